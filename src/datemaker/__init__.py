@@ -1,0 +1,1 @@
+"""datemaker: runs online speed-dating events for a chat-bot dating platform."""
