@@ -1,0 +1,110 @@
+-- Everything datemaker needs in PostgreSQL. Idempotent: `datemaker db init`
+-- (or `psql -v ON_ERROR_STOP=1 -f schema.sql`) may run it any number of times.
+
+BEGIN;
+
+-- The platform's user profiles (PROTOCOL.md). The bot owns and writes them;
+-- datemaker only reads. Created here only where the platform has not yet.
+CREATE TABLE IF NOT EXISTS public.users (
+    id            INT8 PRIMARY KEY,
+    username      VARCHAR(16) NOT NULL,
+    password_hash VARCHAR(128),
+    bio           VARCHAR(512),
+    birthday      DATE,
+    sex           VARCHAR(1),
+    name          VARCHAR(16),
+    city          VARCHAR(32),
+    rating        REAL DEFAULT 0.0,
+    manual_score  INT2 DEFAULT 2
+);
+
+-- The service's least-privilege role. It cannot log in; a deployment grants
+-- it to the login user it runs as (GRANT datemaker_service TO <user>).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'datemaker_service') THEN
+        CREATE ROLE datemaker_service NOLOGIN;
+    END IF;
+END;
+$$;
+
+CREATE SCHEMA IF NOT EXISTS datemaker;
+
+-- The event store, in the layout the eventsourcing library reads and writes
+-- for the application named DatingEvents. Rows are never changed or removed.
+CREATE TABLE IF NOT EXISTS datemaker.datingevents_events (
+    originator_id      UUID   NOT NULL,
+    originator_version BIGINT NOT NULL,
+    topic              TEXT,
+    state              BYTEA,
+    notification_id    BIGSERIAL,
+    PRIMARY KEY (originator_id, originator_version)
+) WITH (
+    autovacuum_enabled = true,
+    autovacuum_vacuum_threshold = 100000000,  -- append-only: nothing to vacuum
+    autovacuum_vacuum_scale_factor = 0.5,
+    autovacuum_analyze_threshold = 1000,
+    autovacuum_analyze_scale_factor = 0.01
+);
+CREATE UNIQUE INDEX IF NOT EXISTS datingevents_events_notification_id_idx
+    ON datemaker.datingevents_events (notification_id ASC);
+
+CREATE TABLE IF NOT EXISTS datemaker.datingevents_snapshots (
+    originator_id      UUID   NOT NULL,
+    originator_version BIGINT NOT NULL,
+    topic              TEXT,
+    state              BYTEA,
+    PRIMARY KEY (originator_id, originator_version)
+) WITH (
+    autovacuum_enabled = true,
+    autovacuum_vacuum_threshold = 100000000,
+    autovacuum_vacuum_scale_factor = 0.5,
+    autovacuum_analyze_threshold = 1000,
+    autovacuum_analyze_scale_factor = 0.01
+);
+
+-- The row type the library passes its inserts in.
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = 'datemaker' AND t.typname = 'stored_event_uuid'
+    ) THEN
+        CREATE TYPE datemaker.stored_event_uuid AS (
+            originator_id      UUID,
+            originator_version BIGINT,
+            topic              TEXT,
+            state              BYTEA
+        );
+    END IF;
+END;
+$$;
+GRANT USAGE ON TYPE datemaker.stored_event_uuid TO datemaker_service;
+
+-- History is evidence (complaint review): refuse any change to it.
+CREATE OR REPLACE FUNCTION datemaker.refuse_history_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'datemaker history is append-only: % on % refused', TG_OP, TG_TABLE_NAME;
+END;
+$$;
+
+DROP TRIGGER IF EXISTS history_is_append_only ON datemaker.datingevents_events;
+CREATE TRIGGER history_is_append_only
+    BEFORE UPDATE OR DELETE ON datemaker.datingevents_events
+    FOR EACH ROW EXECUTE FUNCTION datemaker.refuse_history_change();
+DROP TRIGGER IF EXISTS history_is_never_truncated ON datemaker.datingevents_events;
+CREATE TRIGGER history_is_never_truncated
+    BEFORE TRUNCATE ON datemaker.datingevents_events
+    FOR EACH STATEMENT EXECUTE FUNCTION datemaker.refuse_history_change();
+
+GRANT USAGE ON SCHEMA datemaker TO datemaker_service;
+GRANT SELECT ON public.users TO datemaker_service;
+-- UPDATE only because the library serialises writers with LOCK TABLE ...
+-- IN EXCLUSIVE MODE, which PostgreSQL allows to holders of UPDATE; the
+-- trigger above still refuses every actual update.
+GRANT SELECT, INSERT, UPDATE ON datemaker.datingevents_events TO datemaker_service;
+GRANT SELECT, INSERT ON datemaker.datingevents_snapshots TO datemaker_service;
+GRANT USAGE ON SEQUENCE datemaker.datingevents_events_notification_id_seq TO datemaker_service;
+
+COMMIT;

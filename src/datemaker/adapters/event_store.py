@@ -1,0 +1,39 @@
+"""Chooses the event store from the settings: PostgreSQL when configured,
+embedded SQLite otherwise, mapped onto the eventsourcing library's own
+variables so nobody has to set those by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datemaker.adapters.postgres import SCHEMA, check_schema
+from datemaker.application import DatingEvents
+from datemaker.settings import Settings
+
+
+def persistence_env(settings: Settings) -> dict[str, str]:
+    if settings.uses_postgres:
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": settings.postgres_db,
+            "POSTGRES_HOST": settings.postgres_host or "127.0.0.1",
+            "POSTGRES_PORT": str(settings.postgres_port),
+            "POSTGRES_USER": settings.postgres_user,
+            "POSTGRES_PASSWORD": settings.postgres_password.get_secret_value(),
+            "POSTGRES_SCHEMA": SCHEMA,
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            # Tables come from schema.sql (`datemaker db init`), checked at start.
+            "CREATE_TABLE": "false",
+        }
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": settings.sqlite_path,
+        "CREATE_TABLE": "true",
+    }
+
+
+def open_dating_events(settings: Settings, **kwargs: Any) -> DatingEvents:
+    """The application on the configured store; PostgreSQL's schema is checked."""
+    if settings.uses_postgres:
+        check_schema(settings)
+    return DatingEvents(env=persistence_env(settings), **kwargs)

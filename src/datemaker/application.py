@@ -1,0 +1,170 @@
+"""The application service: loads a dating event, runs one domain command on
+it and saves what it recorded, retrying against fresh state when another
+writer saved the same event first (optimistic concurrency).
+
+Persistence is chosen by the `env` given to the constructor (see
+`adapters.event_store.persistence_env`); the clock and the retry pause are
+injected so tests never wait on real time."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from datemaker.domain.catalog import EventCatalog
+from datemaker.domain.dating_event import DatingEvent
+from datemaker.domain.errors import UnknownEvent
+from datemaker.domain.ids import CATALOG_ID, event_uuid
+from datemaker.domain.profile import Profile
+from datemaker.domain.timings import Timings
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TooMuchContention(Exception):
+    """Every retry lost the race to another writer of the same event."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 12
+    base_delay: float = 0.005  # seconds; doubled each attempt, with full jitter
+    max_delay: float = 0.25
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+class DatingEvents(Application[Any]):
+    name = "DatingEvents"
+    snapshotting_intervals = {DatingEvent: 50, EventCatalog: 50}
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Clock = utc_now,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self.retry = retry
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+
+    # --- queries ------------------------------------------------------------
+
+    def get_event(self, wire_id: int, version: int | None = None) -> DatingEvent:
+        try:
+            aggregate = self.repository.get(event_uuid(wire_id), version=version)
+        except (AggregateNotFoundError, ValueError):
+            raise UnknownEvent(f"no dating event {wire_id}") from None
+        assert isinstance(aggregate, DatingEvent)
+        return aggregate
+
+    def history(self, wire_id: int) -> list[Any]:
+        """Every domain event the dating event recorded, oldest first."""
+        self.get_event(wire_id)  # raise UnknownEvent before returning nothing
+        return list(self.events.get(event_uuid(wire_id)))
+
+    def list_events(self, include_over: bool = False) -> list[DatingEvent]:
+        """Dating events by start, soonest first; finished ones only on request."""
+        catalog = self._catalog()
+        if catalog is None:
+            return []
+        events = [self.get_event(wire_id) for wire_id in catalog.wire_ids()]
+        if not include_over:
+            events = [e for e in events if not e.state.is_over]
+        return sorted(events, key=lambda e: (e.start, e.wire_id))
+
+    # --- commands -----------------------------------------------------------
+
+    def schedule_event(
+        self,
+        *,
+        start: datetime,
+        timezone: str,
+        users_limit: int = 20,
+        capacity: int | None = None,
+        timings: Timings | None = None,
+        ready_check: bool = True,
+    ) -> int:
+        """Create a dating event under the next free wire id; return that id."""
+
+        def attempt() -> int:
+            catalog = self._catalog() or EventCatalog()
+            wire_id = catalog.next_wire_id()
+            dating_event = DatingEvent.schedule(
+                wire_id=wire_id,
+                start=start,
+                timezone=timezone,
+                users_limit=users_limit,
+                capacity=capacity,
+                timings=timings,
+                ready_check=ready_check,
+            )
+            catalog.add(wire_id, start.astimezone(UTC))
+            self.save(catalog, dating_event)  # one transaction: both or neither
+            return wire_id
+
+        return self._with_retries(attempt)
+
+    def register(self, wire_id: int, user_id: int, profile: Profile) -> None:
+        self.change(wire_id, lambda e: e.register(user_id, profile, self.clock()))
+
+    def cancel_registration(self, wire_id: int, user_id: int) -> None:
+        self.change(wire_id, lambda e: e.cancel_registration(user_id, self.clock()))
+
+    def confirm_registration(self, wire_id: int, user_id: int) -> None:
+        self.change(wire_id, lambda e: e.confirm_registration(user_id, self.clock()))
+
+    def open_confirmation(self, wire_id: int) -> None:
+        self.change(wire_id, lambda e: e.open_confirmation(self.clock()))
+
+    def cancel_event(self, wire_id: int, reason: str = "operator") -> None:
+        self.change(wire_id, lambda e: e.cancel(self.clock(), reason))
+
+    def change(self, wire_id: int, command: Callable[[DatingEvent], T]) -> T:
+        """Run `command` on fresh state and save; retry when a writer beat us.
+
+        A DomainError from the command propagates and nothing is saved."""
+
+        def attempt() -> T:
+            dating_event = self.get_event(wire_id)
+            result = command(dating_event)
+            self.save(dating_event)
+            return result
+
+        return self._with_retries(attempt)
+
+    # --- internals ----------------------------------------------------------
+
+    def _catalog(self) -> EventCatalog | None:
+        try:
+            catalog = self.repository.get(CATALOG_ID)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(catalog, EventCatalog)
+        return catalog
+
+    def _with_retries(self, attempt: Callable[[], T]) -> T:
+        for n in range(self.retry.attempts):
+            try:
+                return attempt()
+            except IntegrityError:
+                self._sleep(self.retry.delay(n, self._rng))
+        raise TooMuchContention(f"gave up after {self.retry.attempts} conflicting saves")

@@ -1,0 +1,53 @@
+"""Why a command on a dating event was refused. Each error carries `reason`,
+the short machine-readable word the bot protocol puts in a false reply."""
+
+
+class DomainError(Exception):
+    reason = "refused"
+
+
+class IllegalTransition(DomainError):
+    reason = "illegal_transition"
+
+    def __init__(self, state: str, action: str) -> None:
+        super().__init__(f"cannot {action} while the event is {state}")
+        self.state = state
+        self.action = action
+
+
+class EventOver(IllegalTransition):
+    """Nothing changes an event once it is FINISHED, SKIPPED or CANCELLED."""
+
+    reason = "event_over"
+
+
+class RegistrationClosed(DomainError):
+    reason = "registration_closed"
+
+
+class EventFull(DomainError):
+    reason = "event_full"
+
+
+class AlreadyRegistered(DomainError):
+    reason = "already_registered"
+
+
+class NotRegistered(DomainError):
+    reason = "not_registered"
+
+
+class ConfirmationClosed(DomainError):
+    reason = "confirmation_closed"
+
+
+class AlreadyConfirmed(DomainError):
+    reason = "already_confirmed"
+
+
+class UnknownEvent(DomainError):
+    reason = "unknown_event"
+
+
+class InvalidSchedule(DomainError):
+    reason = "invalid_schedule"

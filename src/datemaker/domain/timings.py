@@ -1,0 +1,61 @@
+"""When each step of a dating event happens, as offsets from its start.
+
+Stored in seconds so every offset can be overridden down to the second and
+events carry plain integers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from datemaker.domain.errors import InvalidSchedule
+
+
+@dataclass(frozen=True)
+class Timings:
+    confirm_before: int = 24 * 3600  # confirmation opens this long before start
+    confirm_deadline: int = 3600  # confirmation closes this long before start
+    rules_before: int = 5 * 60  # rules reminder this long before start
+    round_length: int = 5 * 60
+    break_length: int = 60
+    ready_grace: int = 2 * 60  # wait for late joiners after the start
+    rating_deadline: int = 10 * 60  # ratings lock this long after the last round
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise InvalidSchedule(f"{f.name} must be a whole number of seconds >= 0")
+        if self.round_length == 0:
+            raise InvalidSchedule("round_length must be longer than 0 seconds")
+        if self.confirm_deadline > self.confirm_before:
+            raise InvalidSchedule("confirm_deadline must not come before confirmation opens")
+
+    def to_record(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Timings:
+        return cls(**{f.name: int(record[f.name]) for f in fields(cls) if f.name in record})
+
+    def confirmation_opens_at(self, start: datetime) -> datetime:
+        return start - timedelta(seconds=self.confirm_before)
+
+    def confirmation_closes_at(self, start: datetime) -> datetime:
+        return start - timedelta(seconds=self.confirm_deadline)
+
+    def rules_at(self, start: datetime) -> datetime:
+        return start - timedelta(seconds=self.rules_before)
+
+    def round_starts_at(self, start: datetime, round_no: int) -> datetime:
+        """Round 1 begins after the ready grace; each round is followed by a break."""
+        offset = self.ready_grace + (round_no - 1) * (self.round_length + self.break_length)
+        return start + timedelta(seconds=offset)
+
+    def round_ends_at(self, start: datetime, round_no: int) -> datetime:
+        return self.round_starts_at(start, round_no) + timedelta(seconds=self.round_length)
+
+    def ratings_lock_at(self, start: datetime, rounds: int) -> datetime:
+        last_end = self.round_ends_at(start, rounds) if rounds else start
+        return last_end + timedelta(seconds=self.rating_deadline)

@@ -1,0 +1,99 @@
+"""One validated settings object, read from the environment (and `.env` when
+present) under the platform's variable names. Nothing here connects anywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    debug: bool = Field(False, alias="DEBUG")
+
+    # RabbitMQ
+    rabbitmq_host: str = Field("127.0.0.1", alias="RABBITMQ_HOST")
+    rabbitmq_port: int = Field(5672, alias="RABBITMQ_PORT", gt=0, lt=65536)
+    rabbitmq_virtual_host: str = Field("/", alias="RABBITMQ_VIRTUAL_HOST")
+    rabbitmq_exchange: str = Field("chathub_direct_main", alias="RABBITMQ_EXCHANGE")
+    rabbitmq_queue: str = Field("chathub_date_maker_dev", alias="DATEMAKER_RABBITMQ_QUEUE")
+    rabbitmq_username: str = Field("guest", alias="DATEMAKER_RABBITMQ_USERNAME")
+    rabbitmq_password: SecretStr = Field(SecretStr("guest"), alias="DATEMAKER_RABBITMQ_PASSWORD")
+
+    # Event store: PostgreSQL when a host is configured, else embedded SQLite.
+    store: Literal["auto", "postgres", "sqlite"] = Field("auto", alias="DATEMAKER_STORE")
+    postgres_host: str | None = Field(None, alias="POSTGRES_HOST")
+    postgres_port: int = Field(5432, alias="POSTGRES_PORT", gt=0, lt=65536)
+    postgres_db: str = Field("datemaker", alias="POSTGRES_DB")
+    postgres_user: str = Field("postgres", alias="DATEMAKER_POSTGRES_USER")
+    postgres_password: SecretStr = Field(SecretStr(""), alias="DATEMAKER_POSTGRES_PASSWORD")
+    sqlite_path: str = Field("datemaker.sqlite3", alias="DATEMAKER_SQLITE_PATH")
+
+    # Google Meet
+    meet_creds_file: Path = Field(Path("creds.json"), alias="MEET_CREDS_FILE")
+    meet_token_file: Path = Field(Path("token.json"), alias="MEET_TOKEN_FILE")
+
+    # Behaviour
+    display_timezone: str = Field(
+        "Europe/Moscow",
+        alias="DATEMAKER_DISPLAY_TIMEZONE",
+    )
+    bot_extensions: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset(), alias="DATEMAKER_BOT_EXTENSIONS"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", alias="DATEMAKER_LOG_LEVEL"
+    )
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("bot_extensions", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @property
+    def uses_postgres(self) -> bool:
+        if self.store == "auto":
+            return self.postgres_host is not None
+        return self.store == "postgres"
+
+    @property
+    def bot_routing_key(self) -> str:
+        return "tg_bot_dev" if self.debug else "tg_bot_prod"
+
+    @property
+    def inbound_routing_key(self) -> str:
+        return "date_maker_dev" if self.debug else "date_maker_prod"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a wrong value raises SettingsError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ".".join(str(part) for part in err["loc"]) or "settings"
+            problems.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid setting " + "; ".join(problems)) from None
