@@ -24,6 +24,9 @@ from datemaker.domain.errors import UnknownEvent
 from datemaker.domain.ids import CATALOG_ID, event_uuid
 from datemaker.domain.profile import Profile
 from datemaker.domain.timings import Timings
+from datemaker.logs import get_logger
+
+log = get_logger(__name__)
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -118,7 +121,7 @@ class DatingEvents(Application[Any]):
                 ready_check=ready_check,
             )
             catalog.add(wire_id, start.astimezone(UTC))
-            self.save(catalog, dating_event)  # one transaction: both or neither
+            self._save_and_log(wire_id, catalog, dating_event)  # one transaction
             return wire_id
 
         return self._with_retries(attempt)
@@ -146,7 +149,7 @@ class DatingEvents(Application[Any]):
         def attempt() -> T:
             dating_event = self.get_event(wire_id)
             result = command(dating_event)
-            self.save(dating_event)
+            self._save_and_log(wire_id, dating_event)
             return result
 
         return self._with_retries(attempt)
@@ -160,6 +163,23 @@ class DatingEvents(Application[Any]):
             return None
         assert isinstance(catalog, EventCatalog)
         return catalog
+
+    def _save_and_log(self, wire_id: int, *aggregates: Any) -> None:
+        for recording in self.save(*aggregates):
+            domain_event = recording.domain_event
+            if isinstance(domain_event, DatingEvent.Event):
+                fields = {
+                    key: getattr(domain_event, key)
+                    for key in ("user_id", "state", "reason")
+                    if hasattr(domain_event, key)
+                }
+                log.info(
+                    "recorded",
+                    event_id=wire_id,
+                    event_type=type(domain_event).__name__,
+                    version=domain_event.originator_version,
+                    **fields,
+                )
 
     def _with_retries(self, attempt: Callable[[], T]) -> T:
         for n in range(self.retry.attempts):

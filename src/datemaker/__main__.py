@@ -1,0 +1,3 @@
+from datemaker.cli import run
+
+run()

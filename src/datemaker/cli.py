@@ -1,0 +1,113 @@
+"""The `datemaker` command. Every failure a user can cause ends in one line on
+stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+import psycopg
+
+from datemaker.adapters.postgres import SchemaMissing, apply_schema
+from datemaker.bootstrap import Container, bootstrap
+from datemaker.cli_events import events
+from datemaker.domain.errors import DomainError
+from datemaker.settings import SettingsError
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Runs online speed-dating events for the platform's chat bot."""
+    ctx.obj = _LazyContainer()
+    ctx.call_on_close(ctx.obj.close)
+
+
+class _LazyContainer:
+    """Reads settings only when a command needs them, so `--help` always works."""
+
+    def __init__(self) -> None:
+        self._container: Container | None = None
+
+    def get(self) -> Container:
+        if self._container is None:
+            self._container = bootstrap()
+        return self._container
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+
+
+@cli.group()
+def db() -> None:
+    """The PostgreSQL schema."""
+
+
+@db.command("init")
+@click.pass_obj
+def db_init(lazy: _LazyContainer) -> None:
+    """Create everything datemaker needs in PostgreSQL (idempotent)."""
+    settings = lazy.get().settings
+    if not settings.uses_postgres:
+        raise click.UsageError("db init needs PostgreSQL: set POSTGRES_HOST (and POSTGRES_DB)")
+    apply_schema(settings)
+    click.echo(f"schema ready in database {settings.postgres_db!r}")
+
+
+@cli.command()
+@click.pass_obj
+def serve(lazy: _LazyContainer) -> None:
+    """Run the service until SIGTERM or SIGINT."""
+    from datemaker.serve import run_service
+
+    run_service(lazy.get())
+
+
+@cli.command()
+@click.option("--people", default=8, show_default=True, type=click.IntRange(2, 200))
+@click.option("--seed", default=7, show_default=True, type=int)
+def demo(people: int, seed: int) -> None:
+    """Run one small scripted event on an in-memory store and print its history."""
+    from datemaker.scripted_demo import run_demo
+
+    run_demo(people=people, seed=seed, echo=click.echo)
+
+
+cli.add_command(events)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+ERRORS: Sequence[tuple[type[BaseException], int, Callable[[BaseException], str]]] = (
+    (click.UsageError, 2, lambda e: e.format_message()),  # type: ignore[attr-defined]
+    (SettingsError, 2, _one_line),
+    (DomainError, 1, _one_line),
+    (SchemaMissing, 1, _one_line),
+    (psycopg.OperationalError, 1, lambda e: "cannot reach PostgreSQL: " + _one_line(e)),
+    (click.ClickException, 1, lambda e: e.format_message()),  # type: ignore[attr-defined]
+)
+
+
+def main(argv: Sequence[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="datemaker", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        click.echo("datemaker: aborted", err=True)
+        return 130
+    except Exception as exc:
+        for kind, code, describe in ERRORS:
+            if isinstance(exc, kind):
+                click.echo(f"datemaker: error: {describe(exc)}", err=True)
+                return code
+        raise
+
+
+def run() -> None:
+    sys.exit(main())

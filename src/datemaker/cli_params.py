@@ -1,0 +1,70 @@
+"""Command-line value types: durations (`90s`, `5m`, `24h`, `1h30m`), ISO 8601
+instants and IANA time zones, each failing with a one-line message."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+
+_DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration such as `90s`, `5m`, `24h` or `1h30m`."""
+    match = _DURATION.match(text.strip())
+    if not text.strip() or match is None:
+        raise ValueError(f"{text!r} is not a duration like 90s, 5m, 24h or 1h30m")
+    return sum(int(v) * _UNIT_SECONDS[unit] for unit, v in match.groupdict().items() if v)
+
+
+def parse_zone(text: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{text!r} is not an IANA time zone such as Europe/Moscow") from None
+
+
+class Duration(click.ParamType):
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class TimeZone(click.ParamType):
+    name = "timezone"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        try:
+            return parse_zone(str(value)).key
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class Instant(click.ParamType):
+    """An ISO 8601 date-time; without an offset it is read in --timezone later."""
+
+    name = "iso8601"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 date-time such as 2026-12-05T19:00", param, ctx)
+
+
+DURATION = Duration()
+TIME_ZONE = TimeZone()
+INSTANT = Instant()

@@ -1,0 +1,33 @@
+"""Short, stable reason codes recorded next to every pairing decision, so the
+bot, the operator and later readers of the event log can tell why."""
+
+from __future__ import annotations
+
+# Why a confirmed person has no place in any group.
+NO_COMPATIBLE_PARTNER = "no_compatible_partner"  # nobody confirmed may date them
+GROUP_LIMIT_REACHED = "group_limit_reached"  # partners exist, their groups are full
+NO_SHOW = "no_show"  # absent when the event (re)started
+
+# Why a placed person sits out one round.
+TURN_TO_SIT_OUT = "turn_to_sit_out"  # their side is larger; sit-outs go in turn
+NO_FREE_PARTNER = "no_free_partner"  # their remaining partners date others this round
+MET_ALL_PARTNERS = "met_all_partners"  # nobody left in the group for them to meet
+
+# Why a round holds the dates it holds (and comes where it comes).
+BEST_SCORE_FIRST = "best_score_first"  # round 1: the best possible set of dates
+FAIR_ROTATION = "fair_rotation"  # sit-outs dealt in turn; scores decide the direction
+NEXT_BEST_SCORE = "next_best_score"  # nobody sits out, so rounds go by total score
+FAIREST_THEN_SCORE = "fairest_sit_outs_then_score"  # forced sit-outs spread, then score
+REPLANNED = "replanned"  # prefix for rounds re-paired after the event started
+
+# How a group's rounds were built; says which guarantee holds.
+ROTATION = "rotation"  # complete two-sided group: max(k, m) rounds, fair sit-outs
+TWO_SIDED_COLOURING = "two_sided_colouring"  # busiest person's date count rounds
+GENERAL_COLOURING = "general_colouring"  # at most one round more than that
+
+UNPLACED_REASONS = frozenset({NO_COMPATIBLE_PARTNER, GROUP_LIMIT_REACHED, NO_SHOW})
+SIT_OUT_REASONS = frozenset({TURN_TO_SIT_OUT, NO_FREE_PARTNER, MET_ALL_PARTNERS, NO_SHOW})
+
+
+def replanned(reason: str) -> str:
+    return f"{REPLANNED}:{reason}"

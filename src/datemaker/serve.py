@@ -1,0 +1,51 @@
+"""`datemaker serve`: one process running several cooperating tasks (the bot
+consumer, the round clock, the outbox relay, metrics) until SIGTERM/SIGINT.
+
+Each task is an async function that runs until the shared `stop` event is set
+and then finishes its in-flight work; a task that fails stops the others."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+
+from datemaker.bootstrap import Container
+from datemaker.logs import get_logger
+
+log = get_logger(__name__)
+
+Task = Callable[[asyncio.Event], Awaitable[None]]
+
+
+async def run_tasks(tasks: Sequence[Task], stop: asyncio.Event, grace: float) -> None:
+    """Run `tasks` until `stop` is set, then give them `grace` seconds to finish."""
+    running = [asyncio.create_task(task(stop), name=getattr(task, "__name__", "task")) for task in tasks]
+    waiter = asyncio.create_task(stop.wait(), name="stop")
+    done, _ = await asyncio.wait([*running, waiter], return_when=asyncio.FIRST_COMPLETED)
+    for finished in done - {waiter}:
+        if finished.exception() is not None:
+            log.error("task failed", task=finished.get_name(), error=repr(finished.exception()))
+    stop.set()
+    if running:
+        _, late = await asyncio.wait(running, timeout=grace)
+        for task in late:
+            log.warning("task did not finish in time", task=task.get_name(), grace_seconds=grace)
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+    waiter.cancel()
+
+
+async def _serve(container: Container, tasks: Sequence[Task], grace: float) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("serving", store="postgres" if container.settings.uses_postgres else "sqlite", tasks=len(tasks))
+    await run_tasks(tasks, stop, grace)
+    log.info("stopped")
+
+
+def run_service(container: Container, tasks: Sequence[Task] = (), grace: float = 10.0) -> None:
+    container.events  # opens the store and checks the PostgreSQL schema first
+    asyncio.run(_serve(container, tasks, grace))

@@ -1,0 +1,206 @@
+"""The DatingEvent aggregate's invariants, and replay equal to live state."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from datemaker.domain.dating_event import DatingEvent
+from datemaker.domain.errors import (
+    AlreadyConfirmed,
+    AlreadyRegistered,
+    ConfirmationClosed,
+    DomainError,
+    EventFull,
+    EventOver,
+    IllegalTransition,
+    InvalidSchedule,
+    NotRegistered,
+    RegistrationClosed,
+)
+from datemaker.domain.ids import event_uuid
+from datemaker.domain.lifecycle import EventState
+from datemaker.domain.profile import Profile
+from datemaker.domain.timings import Timings
+
+START = datetime(2026, 12, 5, 16, 0, tzinfo=UTC)
+AT = START - timedelta(days=3)
+ANNA = Profile(sex="F", birthday=date(1995, 4, 2), city="Moscow", rating=4.5, manual_score=3)
+BORIS = Profile(sex="M", birthday=date(1993, 1, 9), city="Moscow", rating=3.0, manual_score=2)
+
+
+def new_event(**kwargs: Any) -> DatingEvent:
+    options: dict[str, Any] = {"wire_id": 17, "start": START, "timezone": "Europe/Moscow"}
+    options.update(kwargs)
+    return DatingEvent.schedule(**options)
+
+
+def replay(events: list[Any]) -> DatingEvent:
+    aggregate = None
+    for domain_event in events:
+        aggregate = domain_event.mutate(aggregate)
+    assert isinstance(aggregate, DatingEvent)
+    return aggregate
+
+
+def refused(event: DatingEvent, command: Any, error: type[DomainError]) -> None:
+    """The command raises `error` and records nothing."""
+    before = (event.version, dict(event.__dict__))
+    with pytest.raises(error):
+        command()
+    assert (event.version, dict(event.__dict__)) == before
+
+
+def test_a_new_event_is_not_started_under_its_wire_ids_uuid():
+    event = new_event()
+    assert event.state is EventState.NOT_STARTED
+    assert event.id == event_uuid(17)
+    assert event.users_limit == 20 and event.capacity is None
+    assert event.timings == Timings()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"start": datetime(2026, 12, 5, 16, 0)},
+        {"users_limit": 1},
+        {"capacity": 0},
+        {"timezone": ""},
+        {"wire_id": 0},
+    ],
+)
+def test_a_bad_schedule_is_refused(bad):
+    with pytest.raises((InvalidSchedule, ValueError)):
+        new_event(**bad)
+
+
+def test_timings_refuse_negative_or_inverted_offsets():
+    with pytest.raises(InvalidSchedule):
+        Timings(round_length=-1)
+    with pytest.raises(InvalidSchedule):
+        Timings(confirm_before=3600, confirm_deadline=7200)
+
+
+def test_registration_snapshots_the_profile():
+    event = new_event()
+    event.register(1, ANNA, AT)
+    assert event.registered_user_ids == [1]
+    assert event.profile_of(1) == ANNA
+    assert not event.is_confirmed(1)
+
+
+def test_no_double_registration():
+    event = new_event()
+    event.register(1, ANNA, AT)
+    refused(event, lambda: event.register(1, ANNA, AT), AlreadyRegistered)
+
+
+def test_capacity_is_enforced_with_a_typed_reason():
+    event = new_event(capacity=1)
+    event.register(1, ANNA, AT)
+    assert event.places_left == 0
+    refused(event, lambda: event.register(2, BORIS, AT), EventFull)
+    assert EventFull.reason == "event_full"
+
+
+def test_a_cancelled_registration_frees_the_place_and_may_register_again():
+    event = new_event(capacity=1)
+    event.register(1, ANNA, AT)
+    event.cancel_registration(1, AT)
+    event.register(2, BORIS, AT)
+    refused(event, lambda: event.register(1, ANNA, AT), EventFull)
+    event.cancel_registration(2, AT)
+    event.register(1, ANNA, AT)
+    assert event.registered_user_ids == [1]
+
+
+def test_cancelling_without_a_registration_is_refused():
+    event = new_event()
+    refused(event, lambda: event.cancel_registration(5, AT), NotRegistered)
+
+
+def test_registration_stays_open_while_confirmation_runs():
+    event = new_event()
+    event.open_confirmation(AT)
+    event.register(1, ANNA, AT)
+    assert event.state is EventState.REG_CONFIRM and event.is_registered(1)
+
+
+def test_confirm_only_a_live_registration_while_confirmation_is_open():
+    event = new_event()
+    event.register(1, ANNA, AT)
+    refused(event, lambda: event.confirm_registration(1, AT), ConfirmationClosed)
+    event.open_confirmation(AT)
+    refused(event, lambda: event.confirm_registration(2, AT), NotRegistered)
+    event.confirm_registration(1, AT)
+    assert event.confirmed_user_ids == [1]
+    refused(event, lambda: event.confirm_registration(1, AT), AlreadyConfirmed)
+
+
+def test_a_withdrawn_confirmation_needs_a_new_one():
+    event = new_event()
+    event.register(1, ANNA, AT)
+    event.open_confirmation(AT)
+    event.confirm_registration(1, AT)
+    event.cancel_registration(1, AT)
+    event.register(1, ANNA, AT)
+    assert not event.is_confirmed(1)
+
+
+def test_opening_confirmation_twice_is_an_illegal_transition():
+    event = new_event()
+    event.open_confirmation(AT)
+    refused(event, lambda: event.open_confirmation(AT), IllegalTransition)
+
+
+def test_nothing_changes_a_cancelled_event():
+    event = new_event()
+    event.register(1, ANNA, AT)
+    event.cancel(AT)
+    assert event.state is EventState.CANCELLED
+    for command in (
+        lambda: event.register(2, BORIS, AT),
+        lambda: event.cancel_registration(1, AT),
+        lambda: event.confirm_registration(1, AT),
+        lambda: event.open_confirmation(AT),
+        lambda: event.cancel(AT),
+    ):
+        refused(event, command, EventOver)
+
+
+def test_every_error_carries_the_protocols_reason_word():
+    assert RegistrationClosed.reason == "registration_closed"
+    assert AlreadyRegistered.reason == "already_registered"
+    assert NotRegistered.reason == "not_registered"
+
+
+def test_state_change_events_store_the_resulting_state():
+    event = new_event()
+    event.open_confirmation(AT)
+    event.cancel(AT, reason="storm")
+    opened, cancelled = event.collect_events()[1:]
+    assert opened.state == EventState.REG_CONFIRM
+    assert cancelled.state == EventState.CANCELLED and cancelled.reason == "storm"
+
+
+def test_replay_equals_live_state():
+    event = new_event(capacity=5)
+    event.register(1, ANNA, AT)
+    event.register(2, BORIS, AT)
+    event.open_confirmation(AT + timedelta(hours=1))
+    event.confirm_registration(1, AT + timedelta(hours=2))
+    event.cancel_registration(2, AT + timedelta(hours=3))
+    event.register(3, BORIS, AT + timedelta(hours=4))
+    rebuilt = replay(event.collect_events())
+    assert rebuilt.__dict__ == event.__dict__
+    assert rebuilt.confirmed_user_ids == [1] and rebuilt.registered_user_ids == [1, 3]
+
+
+def test_events_keep_their_own_copy_of_mutable_arguments():
+    event = new_event()
+    event.register(1, ANNA, AT)
+    event.registrations["1"]["profile"]["city"] = "Elsewhere"
+    registered = event.collect_events()[1]
+    assert registered.profile["city"] == "Moscow"
