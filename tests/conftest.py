@@ -46,15 +46,15 @@ def _admin() -> psycopg.Connection:
 
 
 def pg_settings(dbname: str, **overrides: object) -> Settings:
-    return load_settings(
-        POSTGRES_HOST=PG_HOST,
-        POSTGRES_PORT=PG_PORT,
-        POSTGRES_DB=dbname,
-        DATEMAKER_POSTGRES_USER=PG_ADMIN_USER,
-        DATEMAKER_POSTGRES_PASSWORD="",
-        DATEMAKER_STORE="postgres",
-        **overrides,
-    )
+    values: dict[str, object] = {
+        "POSTGRES_HOST": PG_HOST,
+        "POSTGRES_PORT": PG_PORT,
+        "POSTGRES_DB": dbname,
+        "DATEMAKER_POSTGRES_USER": PG_ADMIN_USER,
+        "DATEMAKER_POSTGRES_PASSWORD": "",
+        "DATEMAKER_STORE": "postgres",
+    }
+    return load_settings(**{**values, **overrides})
 
 
 class Databases:
