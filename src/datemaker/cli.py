@@ -57,6 +57,15 @@ def db_init(lazy: _LazyContainer) -> None:
     click.echo(f"schema ready in database {settings.postgres_db!r}")
 
 
+@db.command("check")
+@click.pass_obj
+def db_check(lazy: _LazyContainer) -> None:
+    """Exit 0 when the configured store is reachable and has the schema."""
+    container = lazy.get()
+    container.events  # opens the store; PostgreSQL's schema is checked
+    click.echo("ok")
+
+
 @cli.command()
 @click.pass_obj
 def serve(lazy: _LazyContainer) -> None:
