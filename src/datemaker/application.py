@@ -138,6 +138,11 @@ class DatingEvents(Application[Any]):
     def open_confirmation(self, wire_id: int) -> None:
         self.change(wire_id, lambda e: e.open_confirmation(self.clock()))
 
+    def close_confirmation(self, wire_id: int, seed: int | None = None) -> None:
+        """Fix the groups and rounds (READY) or skip the event (SKIPPED)."""
+        seed = self._rng.randrange(2**63) if seed is None else seed
+        self.change(wire_id, lambda e: e.close_confirmation(self.clock(), seed))
+
     def cancel_event(self, wire_id: int, reason: str = "operator") -> None:
         self.change(wire_id, lambda e: e.cancel(self.clock(), reason))
 

@@ -76,13 +76,14 @@ def serve(lazy: _LazyContainer) -> None:
 
 
 @cli.command()
-@click.option("--people", default=8, show_default=True, type=click.IntRange(2, 200))
+@click.option("--people", default=12, show_default=True, type=click.IntRange(2, 200))
 @click.option("--seed", default=7, show_default=True, type=int)
-def demo(people: int, seed: int) -> None:
-    """Run one small scripted event on an in-memory store and print its history."""
+@click.pass_obj
+def demo(lazy: _LazyContainer, people: int, seed: int) -> None:
+    """Run one small scripted event on the configured store and print its history."""
     from datemaker.scripted_demo import run_demo
 
-    run_demo(people=people, seed=seed, echo=click.echo)
+    run_demo(lazy.get().settings, people=people, seed=seed, echo=click.echo)
 
 
 cli.add_command(events)

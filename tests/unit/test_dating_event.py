@@ -204,3 +204,51 @@ def test_events_keep_their_own_copy_of_mutable_arguments():
     event.registrations["1"]["profile"]["city"] = "Elsewhere"
     registered = event.collect_events()[1]
     assert registered.profile["city"] == "Moscow"
+
+
+def confirmed_event(*profiles: Profile) -> DatingEvent:
+    event = new_event(users_limit=4)
+    for user_id, profile in enumerate(profiles, start=1):
+        event.register(user_id, profile, AT)
+    event.open_confirmation(AT)
+    for user_id in range(1, len(profiles) + 1):
+        event.confirm_registration(user_id, AT)
+    return event
+
+
+def test_closing_confirmation_fixes_groups_and_rounds_in_one_event():
+    event = confirmed_event(ANNA, BORIS, ANNA, BORIS)
+    event.register(9, BORIS, AT)  # registered but never confirmed: not planned
+    plan = event.close_confirmation(AT, seed=5)
+    assert event.state is EventState.READY
+    assert plan.placed_user_ids == {1, 2, 3, 4} and plan.rounds_count == 2
+    formed = event.collect_events()[-1]
+    assert type(formed).__name__ == "GroupsFormed" and formed.state == EventState.READY
+    assert event.planned == plan
+    refused(event, lambda: event.register(10, ANNA, AT), RegistrationClosed)
+
+
+def test_too_few_for_one_pair_skips_the_event_with_everyones_reason():
+    event = confirmed_event(BORIS, BORIS, BORIS)
+    plan = event.close_confirmation(AT, seed=5)
+    assert event.state is EventState.SKIPPED and event.end_reason == "too_few_participants"
+    assert plan.unplaced_user_ids == {1, 2, 3}
+    assert all(plan.unplaced_reason(uid) for uid in (1, 2, 3))
+
+
+def test_closing_confirmation_is_only_possible_while_it_is_open():
+    event = new_event()
+    refused(event, lambda: event.close_confirmation(AT, seed=1), IllegalTransition)
+
+
+def test_replay_reads_the_recorded_plan_and_never_recomputes_it(monkeypatch):
+    event = confirmed_event(ANNA, BORIS, ANNA, BORIS)
+    event.close_confirmation(AT, seed=5)
+    history = event.collect_events()
+
+    def no_planning(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("replay must not plan")
+
+    monkeypatch.setattr("datemaker.domain.dating_event.plan_event", no_planning)
+    rebuilt = replay(history)
+    assert rebuilt.__dict__ == event.__dict__ and rebuilt.planned == event.planned

@@ -9,6 +9,7 @@ Time always comes in with the command (`at`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -27,6 +28,7 @@ from datemaker.domain.errors import (
 )
 from datemaker.domain.ids import event_uuid
 from datemaker.domain.lifecycle import EventState, next_state
+from datemaker.domain.pairing import Plan, plan_event
 from datemaker.domain.profile import Profile
 from datemaker.domain.timings import Timings
 
@@ -128,6 +130,11 @@ class DatingEvent(Aggregate):
         return Profile.from_record(self.registrations[str(user_id)]["profile"])
 
     @property
+    def planned(self) -> Plan | None:
+        """The groups and rounds fixed when confirmation closed, as recorded."""
+        return Plan.from_record(self.plan) if self.plan is not None else None
+
+    @property
     def places_left(self) -> int | None:
         if self.capacity is None:
             return None
@@ -187,6 +194,43 @@ class DatingEvent(Aggregate):
     @event("ConfirmationOpened")
     def _confirmation_opened(self, state: int, at: datetime) -> None:
         self.state_id = state
+
+    def close_confirmation(
+        self, at: datetime, seed: int, never_meet: Iterable[Iterable[int]] = ()
+    ) -> Plan:
+        """Fix groups and rounds for the confirmed people (READY), or SKIP the
+        event when they cannot make even one pair. The whole plan, with its
+        reasons, is recorded in one event; replay never recomputes it."""
+        ready = next_state(self.state, "fix_groups")  # only from REG_CONFIRM
+        confirmed = {uid: self.profile_of(uid) for uid in self.confirmed_user_ids}
+        plan = plan_event(
+            confirmed,
+            self.users_limit,
+            reference_date=self.start.date(),
+            forbidden=never_meet,
+            seed=seed,
+        )
+        if plan.rounds_count == 0:
+            self._skipped(
+                state=int(next_state(self.state, "skip")),
+                at=at,
+                reason="too_few_participants",
+                plan=plan.to_record(),
+            )
+        else:
+            self._groups_formed(state=int(ready), at=at, plan=plan.to_record())
+        return plan
+
+    @event("GroupsFormed")
+    def _groups_formed(self, state: int, at: datetime, plan: dict[str, Any]) -> None:
+        self.state_id = state
+        self.plan = plan
+
+    @event("Skipped")
+    def _skipped(self, state: int, at: datetime, reason: str, plan: dict[str, Any]) -> None:
+        self.state_id = state
+        self.plan = plan
+        self.end_reason = reason
 
     def cancel(self, at: datetime, reason: str = "operator") -> None:
         self._cancelled(state=int(next_state(self.state, "cancel")), at=at, reason=reason)
