@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 RECORD_VERSION = 1
@@ -141,51 +142,63 @@ class Plan:
 
     @property
     def rounds_count(self) -> int:
-        return max((item.number for group in self.groups for item in group.rounds), default=0)
+        return max(self._rounds_by_number, default=0)
 
     @property
     def placed_user_ids(self) -> frozenset[int]:
-        return frozenset(uid for group in self.groups for uid in group.user_ids)
+        return frozenset(self._group_by_user)
 
     @property
     def unplaced_user_ids(self) -> frozenset[int]:
         return frozenset(item.user_id for item in self.unplaced)
 
     def group_of(self, user_id: int) -> Group | None:
-        return next((group for group in self.groups if user_id in group.user_ids), None)
+        return self._group_by_user.get(user_id)
 
     def unplaced_reason(self, user_id: int) -> str | None:
         return next((item.reason for item in self.unplaced if item.user_id == user_id), None)
 
     def pairs_in_round(self, round_no: int) -> tuple[Pair, ...]:
         """Every date of round `round_no`, across all groups (they run in parallel)."""
-        return tuple(pair for item in self._rounds_numbered(round_no) for pair in item.pairs)
+        return tuple(pair for item in self._rounds_by_number.get(round_no, ()) for pair in item.pairs)
 
     def sit_outs(self, round_no: int) -> tuple[SitOut, ...]:
         """Who sits out round `round_no` in groups that still run that round."""
-        return tuple(sit for item in self._rounds_numbered(round_no) for sit in item.sit_outs)
+        return tuple(sit for item in self._rounds_by_number.get(round_no, ()) for sit in item.sit_outs)
 
     def partner_of(self, user_id: int, round_no: int) -> int | None:
-        group = self.group_of(user_id)
-        found = group.round(round_no) if group else None
-        if found is None:
-            return None
-        return next((p for p in (pair.partner_of(user_id) for pair in found.pairs) if p is not None), None)
+        return self._partner_by_round.get((user_id, round_no))
 
     def dates_of(self, user_id: int) -> tuple[tuple[int, int], ...]:
         """(round number, partner) for each date of `user_id`, in round order."""
         group = self.group_of(user_id)
         if group is None:
             return ()
-        return tuple(
-            (item.number, partner)
-            for item in group.rounds
-            for partner in (pair.partner_of(user_id) for pair in item.pairs)
-            if partner is not None
-        )
+        found = ((item.number, self.partner_of(user_id, item.number)) for item in group.rounds)
+        return tuple((number, partner) for number, partner in found if partner is not None)
 
-    def _rounds_numbered(self, round_no: int) -> list[Round]:
-        return [item for group in self.groups if (item := group.round(round_no)) is not None]
+    # Look-up tables, built on first use; not part of equality or records.
+    @cached_property
+    def _group_by_user(self) -> dict[int, Group]:
+        return {uid: group for group in self.groups for uid in group.user_ids}
+
+    @cached_property
+    def _rounds_by_number(self) -> dict[int, list[Round]]:
+        by_number: dict[int, list[Round]] = {}
+        for group in self.groups:
+            for item in group.rounds:
+                by_number.setdefault(item.number, []).append(item)
+        return by_number
+
+    @cached_property
+    def _partner_by_round(self) -> dict[tuple[int, int], int]:
+        return {
+            (uid, number): partner
+            for number, rounds in self._rounds_by_number.items()
+            for item in rounds
+            for pair in item.pairs
+            for uid, partner in ((pair.a, pair.b), (pair.b, pair.a))
+        }
 
     # --- records -----------------------------------------------------------
 

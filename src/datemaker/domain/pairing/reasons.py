@@ -15,7 +15,7 @@ MET_ALL_PARTNERS = "met_all_partners"  # nobody left in the group for them to me
 
 # Why a round holds the dates it holds (and comes where it comes).
 BEST_SCORE_FIRST = "best_score_first"  # round 1: the best possible set of dates
-FAIR_ROTATION = "fair_rotation"  # sit-outs dealt in turn; scores decide the direction
+FAIR_ROTATION = "fair_rotation"  # sit-outs dealt in turn; among equals, best total first
 NEXT_BEST_SCORE = "next_best_score"  # nobody sits out, so rounds go by total score
 FAIREST_THEN_SCORE = "fairest_sit_outs_then_score"  # forced sit-outs spread, then score
 REPLANNED = "replanned"  # prefix for rounds re-paired after the event started
@@ -23,7 +23,8 @@ REPLANNED = "replanned"  # prefix for rounds re-paired after the event started
 # How a group's rounds were built; says which guarantee holds.
 ROTATION = "rotation"  # complete two-sided group: max(k, m) rounds, fair sit-outs
 TWO_SIDED_COLOURING = "two_sided_colouring"  # busiest person's date count rounds
-GENERAL_COLOURING = "general_colouring"  # at most one round more than that
+ROUND_ROBIN = "round_robin"  # someone may meet everyone: n - 1 rounds (n if n is odd)
+GENERAL_COLOURING = "general_colouring"  # at most one round more than the busiest needs
 
 UNPLACED_REASONS = frozenset({NO_COMPATIBLE_PARTNER, GROUP_LIMIT_REACHED, NO_SHOW})
 SIT_OUT_REASONS = frozenset({TURN_TO_SIT_OUT, NO_FREE_PARTNER, MET_ALL_PARTNERS, NO_SHOW})
