@@ -81,9 +81,13 @@ def serve(lazy: _LazyContainer) -> None:
 @click.pass_obj
 def demo(lazy: _LazyContainer, people: int, seed: int) -> None:
     """Run one small scripted event on the configured store and print its history."""
+    from datemaker.logs import configure_logging
     from datemaker.scripted_demo import run_demo
 
-    run_demo(lazy.get().settings, people=people, seed=seed, echo=click.echo)
+    settings = lazy.get().settings
+    if not settings.debug:  # the printed history tells the story; keep logs to problems
+        configure_logging(debug=False, level="WARNING")
+    run_demo(settings, people=people, seed=seed, echo=click.echo)
 
 
 cli.add_command(events)
