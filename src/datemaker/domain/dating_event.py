@@ -22,13 +22,19 @@ from datemaker.domain.errors import (
     ConfirmationClosed,
     EventFull,
     EventOver,
+    AlreadyReady,
     InvalidSchedule,
+    NotParticipant,
     NotRegistered,
+    NotYourPartner,
+    RatingClosed,
+    ReadyCheckClosed,
     RegistrationClosed,
+    UnknownReaction,
 )
 from datemaker.domain.ids import event_uuid
 from datemaker.domain.lifecycle import EventState, next_state
-from datemaker.domain.pairing import Plan, plan_event
+from datemaker.domain.pairing import Plan, plan_event, replan
 from datemaker.domain.profile import Profile
 from datemaker.domain.timings import Timings
 
@@ -38,6 +44,7 @@ REGISTRATION_OPEN = frozenset({EventState.NOT_STARTED, EventState.REG_CONFIRM})
 WITHDRAWAL_OPEN = frozenset({EventState.NOT_STARTED, EventState.REG_CONFIRM, EventState.READY})
 
 DEFAULT_USERS_LIMIT = 20
+REACTIONS = ("like", "dislike", "report")
 
 
 class DatingEvent(Aggregate):
@@ -98,8 +105,15 @@ class DatingEvent(Aggregate):
         self.state_id = int(EventState.NOT_STARTED)
         # str(user_id) -> {"profile": {...}, "registered_at": iso, "confirmed": bool}
         self.registrations: dict[str, dict[str, Any]] = {}
+        self.withdrawn_profiles: dict[str, dict[str, Any]] = {}
         self.plan: dict[str, Any] | None = None
         self.end_reason: str | None = None
+        self.ready: list[int] = []  # who answered the "are you here?" check
+        self.no_shows: list[int] = []
+        # str(user_id) -> {str(partner_id): latest reaction}
+        self.ratings: dict[str, dict[str, str]] = {}
+        self.reports: list[list[int]] = []  # [reporter, reported], every report kept
+        self.matches: list[list[int]] = []  # [a, b] with a < b, mutual likes
 
     # --- reading ----------------------------------------------------------
 
@@ -170,7 +184,8 @@ class DatingEvent(Aggregate):
 
     @event("RegistrationCancelled")
     def _registration_cancelled(self, user_id: int, at: datetime) -> None:
-        del self.registrations[str(user_id)]
+        withdrawn = self.registrations.pop(str(user_id))
+        self.withdrawn_profiles[str(user_id)] = withdrawn["profile"]
 
     def confirm_registration(self, user_id: int, at: datetime) -> None:
         self._require_not_over("confirm a registration")
@@ -240,7 +255,106 @@ class DatingEvent(Aggregate):
         self.state_id = state
         self.end_reason = reason
 
+    # --- the ready check and the start ------------------------------------
+
+    def mark_ready(self, user_id: int, at: datetime) -> None:
+        """The participant answered "are you here?" before the start."""
+        self._require_not_over("answer the ready check")
+        if self.state is not EventState.READY:
+            raise ReadyCheckClosed(f"the ready check is not open while the event is {self.state.name}")
+        planned = self.planned
+        if planned is None or user_id not in planned.placed_user_ids or not self.is_registered(user_id):
+            raise NotParticipant(f"user {user_id} has no place in this event")
+        if user_id in self.ready:
+            raise AlreadyReady(f"user {user_id} already answered")
+        self._marked_ready(user_id=user_id, at=at)
+
+    @event("MarkedReady")
+    def _marked_ready(self, user_id: int, at: datetime) -> None:
+        self.ready.append(user_id)
+
+    def begin(self, at: datetime, seed: int) -> Plan:
+        """RUNNING: whoever is not present (did not answer the ready check when
+        it is on, or withdrew) is a no-show, and the present are re-paired."""
+        running = next_state(self.state, "start")
+        planned = self.planned
+        assert planned is not None  # READY always holds a plan
+        placed = sorted(uid for uid in planned.placed_user_ids if self.is_registered(uid))
+        present = [uid for uid in placed if uid in self.ready] if self.ready_check else placed
+        known = planned.placed_user_ids | planned.unplaced_user_ids
+        plan = replan(
+            planned,
+            present,
+            from_round=1,
+            seed=seed,
+            participants={uid: Profile.from_record(self._snapshot_of(uid)) for uid in known},
+        )
+        no_shows = sorted(set(planned.placed_user_ids) - set(present))
+        self._started(state=int(running), at=at, plan=plan.to_record(), no_shows=no_shows)
+        return plan
+
+    @event("Started")
+    def _started(self, state: int, at: datetime, plan: dict[str, Any], no_shows: list[int]) -> None:
+        self.state_id = state
+        self.plan = plan
+        self.no_shows = list(no_shows)
+
+    # --- ratings and the end ---------------------------------------------
+
+    def ratings_lock_at(self) -> datetime:
+        planned = self.planned
+        return self.timings.ratings_lock_at(self.start, planned.rounds_count if planned else 0)
+
+    def rate(self, user_id: int, partner_id: int, reaction: str, at: datetime) -> None:
+        """Like, dislike or report a partner one actually had a date with."""
+        if reaction not in REACTIONS:
+            raise UnknownReaction(f"a reaction is one of {', '.join(REACTIONS)}")
+        if self.state is not EventState.RUNNING or at > self.ratings_lock_at():
+            raise RatingClosed("ratings are closed for this event")
+        planned = self.planned
+        met = {
+            partner
+            for round_no, partner in (planned.dates_of(user_id) if planned else ())
+            if self.timings.round_starts_at(self.start, round_no) <= at
+        }
+        if partner_id not in met:
+            raise NotYourPartner(f"user {user_id} had no date with {partner_id}")
+        self._partner_rated(user_id=user_id, partner_id=partner_id, reaction=reaction, at=at)
+
+    @event("PartnerRated")
+    def _partner_rated(self, user_id: int, partner_id: int, reaction: str, at: datetime) -> None:
+        self.ratings.setdefault(str(user_id), {})[str(partner_id)] = reaction
+        if reaction == "report":
+            self.reports.append([user_id, partner_id])
+
+    def reaction(self, user_id: int, partner_id: int) -> str | None:
+        return self.ratings.get(str(user_id), {}).get(str(partner_id))
+
+    def finish(self, at: datetime) -> list[list[int]]:
+        """FINISHED: ratings lock and mutual likes become matches."""
+        finished = next_state(self.state, "finish")
+        matches = sorted(
+            [int(a), int(b)]
+            for a, given in self.ratings.items()
+            for b, reaction in given.items()
+            if int(a) < int(b) and reaction == "like" and self.reaction(int(b), int(a)) == "like"
+        )
+        self._finished(state=int(finished), at=at, matches=matches)
+        return matches
+
+    @event("Finished")
+    def _finished(self, state: int, at: datetime, matches: list[list[int]]) -> None:
+        self.state_id = state
+        self.matches = [list(pair) for pair in matches]
+
     # --- helpers ----------------------------------------------------------
+
+    def _snapshot_of(self, user_id: int) -> dict[str, Any]:
+        """The profile snapshot pairing used, even for someone who withdrew."""
+        entry = self.registrations.get(str(user_id))
+        if entry is not None:
+            return entry["profile"]
+        return self.withdrawn_profiles.get(str(user_id), {})
 
     def _require_not_over(self, action: str) -> None:
         if self.state.is_over:

@@ -51,3 +51,27 @@ class UnknownEvent(DomainError):
 
 class InvalidSchedule(DomainError):
     reason = "invalid_schedule"
+
+
+class NotParticipant(DomainError):
+    reason = "not_participant"
+
+
+class ReadyCheckClosed(DomainError):
+    reason = "ready_check_closed"
+
+
+class AlreadyReady(DomainError):
+    reason = "already_ready"
+
+
+class RatingClosed(DomainError):
+    reason = "rating_closed"
+
+
+class NotYourPartner(DomainError):
+    reason = "not_your_partner"
+
+
+class UnknownReaction(DomainError):
+    reason = "unknown_reaction"
