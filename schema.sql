@@ -81,6 +81,18 @@ END;
 $$;
 GRANT USAGE ON TYPE datemaker.stored_event_uuid TO datemaker_service;
 
+-- Replies already given to bot commands, written in the same transaction as
+-- the command's events, so a redelivered command gets the same reply and
+-- changes nothing twice. Rows older than a week are deleted by the service.
+CREATE TABLE IF NOT EXISTS datemaker.handled_commands (
+    dedupe_key TEXT PRIMARY KEY,
+    reply      TEXT NOT NULL,
+    outcome    TEXT NOT NULL,
+    handled_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS handled_commands_handled_at_idx
+    ON datemaker.handled_commands (handled_at);
+
 -- History is evidence (complaint review): refuse any change to it.
 CREATE OR REPLACE FUNCTION datemaker.refuse_history_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -106,5 +118,6 @@ GRANT SELECT ON public.users TO datemaker_service;
 GRANT SELECT, INSERT, UPDATE ON datemaker.datingevents_events TO datemaker_service;
 GRANT SELECT, INSERT ON datemaker.datingevents_snapshots TO datemaker_service;
 GRANT USAGE ON SEQUENCE datemaker.datingevents_events_notification_id_seq TO datemaker_service;
+GRANT SELECT, INSERT, UPDATE, DELETE ON datemaker.handled_commands TO datemaker_service;
 
 COMMIT;

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from datemaker.adapters.recorders import Handled
 from datemaker.domain.catalog import EventCatalog
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent
@@ -34,6 +35,22 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def profile_from_row(row: Sequence[Any]) -> Profile:
+    """A users-table row as a pairing profile; odd values become neutral ones."""
+    _, sex, birthday, city, rating, manual_score = row
+    sex = sex.upper() if isinstance(sex, str) and sex.upper() in ("M", "F") else None
+    if isinstance(birthday, str):
+        birthday = date.fromisoformat(birthday) if birthday else None
+    score = int(manual_score) if manual_score is not None else 2
+    return Profile(
+        sex=sex,
+        birthday=birthday,
+        city=city or None,
+        rating=float(rating or 0.0),
+        manual_score=min(max(score, 1), 3),
+    )
 
 
 class TooMuchContention(Exception):
@@ -159,7 +176,46 @@ class DatingEvents(Application[Any]):
 
         return self._with_retries(attempt)
 
+    # --- bot command support ------------------------------------------------
+
+    def profiles(self, user_ids: Sequence[int]) -> dict[int, Profile]:
+        """Pairing profiles of the platform's known users among `user_ids`."""
+        return {int(row[0]): profile_from_row(row) for row in self.recorder.platform_users(list(user_ids))}  # type: ignore[attr-defined]
+
+    def handled_replies(self, keys: Sequence[str]) -> dict[str, Handled]:
+        return self.recorder.handled_replies(list(keys))  # type: ignore[attr-defined, no-any-return]
+
+    def forget_handled_before(self, seconds: int) -> int:
+        return self.recorder.forget_handled_before(seconds)  # type: ignore[attr-defined, no-any-return]
+
+    def catalog_wire_ids(self) -> list[int]:
+        catalog = self._catalog()
+        return catalog.wire_ids() if catalog else []
+
+    def upcoming_wire_ids(self, after: datetime) -> list[int]:
+        catalog = self._catalog()
+        return catalog.wire_ids_starting_after(after) if catalog else []
+
     # --- internals ----------------------------------------------------------
+
+    def _take_snapshots(self, processing_event: Any) -> None:
+        """At most one snapshot per aggregate per save, of its state in memory.
+
+        The library's default reloads the aggregate for every multiple of the
+        interval a save crosses, which a batch of hundreds of events makes
+        costly; the saved aggregate in hand already is that state."""
+        if self.snapshots is None:
+            return
+        crossed: dict[Any, Any] = {}
+        for domain_event in processing_event.events:
+            aggregate = processing_event.aggregates.get(domain_event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate else None
+            if interval and domain_event.originator_version % interval == 0:
+                crossed[aggregate.id] = aggregate
+        if crossed:
+            self.snapshots.put(
+                [getattr(type(a), "Snapshot", self.snapshot_class).take(a) for a in crossed.values()]
+            )
 
     def _catalog(self) -> EventCatalog | None:
         try:

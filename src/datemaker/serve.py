@@ -46,6 +46,29 @@ async def _serve(container: Container, tasks: Sequence[Task], grace: float) -> N
     log.info("stopped")
 
 
-def run_service(container: Container, tasks: Sequence[Task] = (), grace: float = 10.0) -> None:
+REPLY_MEMORY_SECONDS = 7 * 24 * 3600  # how long a redelivery still finds its reply
+
+
+def service_tasks(container: Container) -> list[Task]:
+    from datemaker.adapters.rabbitmq import BotConsumer
+    from datemaker.bot_commands import BotCommandHandler
+
+    handler = BotCommandHandler(container.events, display_timezone=container.settings.display_timezone)
+    consumer = BotConsumer(container.settings, handler.handle)
+
+    async def forget_old_replies(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            removed = await asyncio.to_thread(container.events.forget_handled_before, REPLY_MEMORY_SECONDS)
+            if removed:
+                log.info("forgot old replies", count=removed)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=3600)
+            except TimeoutError:
+                pass
+
+    return [consumer.run, forget_old_replies]
+
+
+def run_service(container: Container, tasks: Sequence[Task] | None = None, grace: float = 10.0) -> None:
     container.events  # opens the store and checks the PostgreSQL schema first
-    asyncio.run(_serve(container, tasks, grace))
+    asyncio.run(_serve(container, service_tasks(container) if tasks is None else tasks, grace))

@@ -15,7 +15,7 @@ def test_embedded_sqlite_is_the_default_and_postgres_follows_a_host():
     settings = load_settings(POSTGRES_HOST="db.example", POSTGRES_DB="dating", DATEMAKER_POSTGRES_PASSWORD="s3cret")
     assert settings.uses_postgres
     env = persistence_env(settings)
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["PERSISTENCE_MODULE"] == "datemaker.adapters.recorders:PostgresStore"
     assert (env["POSTGRES_HOST"], env["POSTGRES_DBNAME"], env["POSTGRES_PASSWORD"]) == ("db.example", "dating", "s3cret")
     assert "s3cret" not in repr(settings)
 

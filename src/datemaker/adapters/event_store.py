@@ -14,7 +14,7 @@ from datemaker.settings import Settings
 def persistence_env(settings: Settings) -> dict[str, str]:
     if settings.uses_postgres:
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "datemaker.adapters.recorders:PostgresStore",
             "POSTGRES_DBNAME": settings.postgres_db,
             "POSTGRES_HOST": settings.postgres_host or "127.0.0.1",
             "POSTGRES_PORT": str(settings.postgres_port),
@@ -26,7 +26,7 @@ def persistence_env(settings: Settings) -> dict[str, str]:
             "CREATE_TABLE": "false",
         }
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "PERSISTENCE_MODULE": "datemaker.adapters.recorders:SQLiteStore",
         "SQLITE_DBNAME": settings.sqlite_path,
         "CREATE_TABLE": "true",
     }

@@ -15,6 +15,7 @@ REQUIRED_TABLES = (
     ("public", "users"),
     (SCHEMA, "datingevents_events"),
     (SCHEMA, "datingevents_snapshots"),
+    (SCHEMA, "handled_commands"),
 )
 
 

@@ -1,0 +1,212 @@
+"""The bot's side of RabbitMQ: topology, the command consumer (batched,
+manual acks, replies with publisher confirms) and dead-lettering.
+
+Order for every message: its effects are committed (with its reply), the
+reply is confirmed by the broker, and only then is the message acked. A
+crash anywhere in between redelivers it, and the stored reply is sent again
+without a second state change."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+
+from datemaker.adapters.bot_protocol import BadMessage, parse_command, text_headers, usable_chat_id
+from datemaker.bot_commands import Answer, BotCommand, StoreUnavailable, bad_input
+from datemaker.logs import get_logger
+from datemaker.settings import Settings
+
+log = get_logger(__name__)
+
+DEAD_LETTER_EXCHANGE = "datemaker.dead_letter"
+
+
+def broker_url(settings: Settings) -> str:
+    from urllib.parse import quote
+
+    user = quote(settings.rabbitmq_username, safe="")
+    password = quote(settings.rabbitmq_password.get_secret_value(), safe="")
+    vhost = quote(settings.rabbitmq_virtual_host, safe="")
+    return f"amqp://{user}:{password}@{settings.rabbitmq_host}:{settings.rabbitmq_port}/{vhost}"
+
+
+def dead_letter_queue_name(settings: Settings) -> str:
+    return f"{settings.rabbitmq_queue}.dead_letter"
+
+
+@dataclass
+class Topology:
+    exchange: AbstractExchange
+    queue: AbstractQueue
+    dead_letters: AbstractExchange
+
+
+async def declare_topology(channel: AbstractChannel, settings: Settings) -> Topology:
+    """Idempotent. The input queue is declared without arguments, so an
+    existing production queue is accepted as it is; dead letters are
+    published explicitly instead of through queue arguments. The bot's queue
+    is never declared."""
+    exchange = await channel.declare_exchange(
+        settings.rabbitmq_exchange, aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    queue = await channel.declare_queue(settings.rabbitmq_queue, durable=True)
+    await queue.bind(exchange, routing_key=settings.inbound_routing_key)
+    dead_letters = await channel.declare_exchange(
+        DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    dead_queue = await channel.declare_queue(dead_letter_queue_name(settings), durable=True)
+    await dead_queue.bind(dead_letters, routing_key=settings.rabbitmq_queue)
+    return Topology(exchange, queue, dead_letters)
+
+
+@dataclass(frozen=True)
+class Received:
+    message: AbstractIncomingMessage
+    command: BotCommand | None
+    answer: Answer | None  # set for bad input found while parsing
+    chat_id: int | None
+
+
+def receive(message: AbstractIncomingMessage) -> Received:
+    headers = text_headers(message.headers)
+    try:
+        command = parse_command(
+            message.body,
+            message.headers,
+            amqp_message_id=message.message_id,
+            redelivered=bool(message.redelivered),
+        )
+        return Received(message, command, None, usable_chat_id(headers))
+    except BadMessage as bad:
+        return Received(message, None, bad_input(bad.phrase), bad.chat_id)
+
+
+def reply_message_id(received: Received) -> str:
+    """Stable for the same request: the same reply id however often sent."""
+    if received.command is not None and received.command.dedupe_key:
+        seed = received.command.dedupe_key
+    else:
+        seed = hashlib.sha256(received.message.body).hexdigest() + repr(sorted(text_headers(received.message.headers).items()))
+    return "reply-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+class BotConsumer:
+    def __init__(
+        self,
+        settings: Settings,
+        handle: Callable[[Sequence[BotCommand]], list[Answer]],
+        *,
+        batch_size: int = 256,
+        prefetch: int = 512,
+        on_answer: Callable[[str, Answer], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._handle = handle
+        self.batch_size = batch_size
+        self.prefetch = prefetch
+        self._on_answer = on_answer or (lambda command, answer: None)
+        self._inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        self.ready = asyncio.Event()  # set once consuming
+
+    async def run(self, stop: asyncio.Event) -> None:
+        connection: AbstractRobustConnection = await aio_pika.connect_robust(
+            broker_url(self.settings), client_properties={"connection_name": "datemaker"}
+        )
+        try:
+            channel = await connection.channel(publisher_confirms=True)
+            await channel.set_qos(prefetch_count=self.prefetch)
+            topology = await declare_topology(channel, self.settings)
+            tag = await topology.queue.consume(self._inbox.put, no_ack=False)
+            self.ready.set()
+            log.info("consuming", queue=self.settings.rabbitmq_queue, routing_key=self.settings.inbound_routing_key)
+            while not stop.is_set():
+                batch = await self._next_batch(stop)
+                if batch:
+                    await self._process(batch, topology)
+            await topology.queue.cancel(tag)
+            await self._give_back_unprocessed()
+        finally:
+            await connection.close()
+
+    async def _next_batch(self, stop: asyncio.Event) -> list[AbstractIncomingMessage]:
+        getter = asyncio.ensure_future(self._inbox.get())
+        stopper = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if getter not in done:
+            getter.cancel()
+            return []
+        batch = [getter.result()]
+        while len(batch) < self.batch_size and not self._inbox.empty():
+            batch.append(self._inbox.get_nowait())
+        return batch
+
+    async def _give_back_unprocessed(self) -> None:
+        while not self._inbox.empty():
+            message = self._inbox.get_nowait()
+            await message.nack(requeue=True)
+
+    async def _process(self, messages: list[AbstractIncomingMessage], topology: Topology) -> None:
+        received = [receive(m) for m in messages]
+        commands = [r.command for r in received if r.command is not None]
+        answers = iter(await self._answers(commands))
+        settled = [
+            (r, r.answer if r.command is None else next(answers)) for r in received
+        ]
+        try:
+            await asyncio.gather(*(self._settle(r, answer, topology) for r, answer in settled))
+        except Exception as exc:  # broker trouble: unacked messages come back
+            log.warning("could not settle a batch; it will be redelivered", error=repr(exc))
+
+    async def _answers(self, commands: list[BotCommand]) -> list[Answer]:
+        if not commands:
+            return []
+        try:
+            return await asyncio.to_thread(self._handle, commands)
+        except StoreUnavailable:
+            log.error("event store unavailable: dead-lettering the batch", size=len(commands))
+            return [Answer({"success": False, "error": "temporarily unavailable, try again later"}, "error")] * len(commands)
+        except Exception:
+            log.exception("batch failed")
+            return [Answer({"success": False, "error": "internal error"}, "error")] * len(commands)
+
+    async def _settle(self, received: Received, answer: Answer, topology: Topology) -> None:
+        message = received.message
+        command = received.command.name if received.command else "invalid"
+        if received.chat_id is not None:
+            await topology.exchange.publish(
+                aio_pika.Message(
+                    body=answer.text.encode("utf-8"),
+                    headers=dict(text_headers(message.headers)),
+                    message_id=reply_message_id(received),
+                    content_type="application/json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=self.settings.bot_routing_key,
+            )
+        if answer.dead_letter:
+            error = answer.body.get("error", "error") if isinstance(answer.body, dict) else "error"
+            await topology.dead_letters.publish(
+                aio_pika.Message(
+                    body=message.body,
+                    headers={**(message.headers or {}), "x-datemaker-error": error},
+                    message_id=message.message_id,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=self.settings.rabbitmq_queue,
+            )
+            log.warning("dead-lettered", command=command, error=error)
+        await message.ack()
+        self._on_answer(command, answer)

@@ -1,0 +1,230 @@
+"""Handling the bot's commands (PROTOCOL.md, bot -> datemaker) in batches.
+
+A batch of prefetched commands is applied to fresh aggregates and saved in
+ONE transaction together with every reply (group commit): the events, the
+replies and the dedupe keys land together or not at all. A redelivered
+command finds its stored reply and changes nothing twice.
+
+Transport-free: the RabbitMQ adapter parses messages into `BotCommand`s and
+sends back the `Answer`s."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from eventsourcing.persistence import IntegrityError, PersistenceError
+
+from datemaker.adapters.recorders import Handled
+from datemaker.application import DatingEvents
+from datemaker.domain.dating_event import DatingEvent
+from datemaker.domain.errors import DomainError, NotRegistered, UnknownEvent
+from datemaker.domain.lifecycle import EventState
+from datemaker.domain.profile import Profile
+from datemaker.logs import get_logger
+
+log = get_logger(__name__)
+
+REPLY_KEY = {
+    "register_event": "user_registered",
+    "cancel_registration": "registration_cancelled",
+    "confirm_registration": "registration_confirmed",
+    "ready_for_event": "ready_confirmed",
+    "rate_partner": "partner_rated",
+}
+COMMANDS = frozenset({"list_events", *REPLY_KEY})
+OPEN_FOR_REGISTRATION = (EventState.NOT_STARTED, EventState.REG_CONFIRM)
+
+
+@dataclass(frozen=True)
+class BotCommand:
+    name: str
+    user_id: int
+    event_id: int | None = None
+    partner_id: int | None = None
+    reaction: str | None = None
+    # Where the reply of an earlier delivery is stored; None: not stored.
+    dedupe_key: str | None = None
+    # Look the key up first (a stable AMQP message_id, or a redelivery).
+    seen_before: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: Any  # JSON-able
+    outcome: str  # ok | refused | bad_input | error
+    duplicate: bool = False
+
+    @property
+    def text(self) -> str:
+        return json.dumps(self.body)
+
+    @property
+    def dead_letter(self) -> bool:
+        return self.outcome in ("bad_input", "error")
+
+
+def bad_input(error: str) -> Answer:
+    return Answer({"success": False, "error": error}, "bad_input")
+
+
+class StoreUnavailable(Exception):
+    """The event store kept failing for a whole batch; nothing was saved."""
+
+
+@dataclass
+class _Batch:
+    """Aggregates loaded once for the whole batch, changed in memory."""
+
+    app: DatingEvents
+    loaded: dict[int, DatingEvent | None] = field(default_factory=dict)
+
+    def event(self, wire_id: int) -> DatingEvent:
+        if wire_id not in self.loaded:
+            try:
+                self.loaded[wire_id] = self.app.get_event(wire_id)
+            except UnknownEvent:
+                self.loaded[wire_id] = None
+        found = self.loaded[wire_id]
+        if found is None:
+            raise UnknownEvent(f"no dating event {wire_id}")
+        return found
+
+    def changed(self) -> list[DatingEvent]:
+        return [e for e in self.loaded.values() if e is not None and e.pending_events]
+
+
+class BotCommandHandler:
+    def __init__(
+        self,
+        app: DatingEvents,
+        *,
+        display_timezone: str = "Europe/Moscow",
+        store_attempts: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.app = app
+        self.zone = ZoneInfo(display_timezone)
+        self.store_attempts = store_attempts
+        self._sleep = sleep
+        self._rng = random.Random()
+
+    # --- the batch ------------------------------------------------------------
+
+    def handle(self, commands: Sequence[BotCommand]) -> list[Answer]:
+        """Like `handle_batch`, but a command that fails unexpectedly (a bug)
+        is isolated: the rest are handled one by one, the failing one gets an
+        error answer (and is dead-lettered); the others are unaffected."""
+        try:
+            return self.handle_batch(commands)
+        except StoreUnavailable:
+            raise
+        except Exception:
+            if len(commands) == 1:
+                log.exception("command failed", command=commands[0].name, event_id=commands[0].event_id)
+                return [Answer({"success": False, "error": "internal error"}, "error")]
+        return [answer for command in commands for answer in self.handle([command])]
+
+    def handle_batch(self, commands: Sequence[BotCommand]) -> list[Answer]:
+        """One answer per command, in order. Raises StoreUnavailable when the
+        store failed every attempt (then nothing of the batch was saved)."""
+        for attempt in range(self.store_attempts):
+            try:
+                return self._handle_once(commands)
+            except IntegrityError:
+                pass  # another writer saved one of these events first: redo on fresh state
+            except PersistenceError as exc:
+                log.warning("event store error, retrying batch", attempt=attempt + 1, error=type(exc).__name__)
+            self._sleep(self._rng.uniform(0, min(0.5, 0.01 * 2**attempt)))
+        raise StoreUnavailable(f"event store failed {self.store_attempts} times")
+
+    def _handle_once(self, commands: Sequence[BotCommand]) -> list[Answer]:
+        earlier = self.app.handled_replies(
+            [c.dedupe_key for c in commands if c.seen_before and c.dedupe_key]
+        )
+        # One query for the batch; the profile is also the registration's snapshot.
+        profiles = self.app.profiles(sorted({c.user_id for c in commands}))
+        batch = _Batch(self.app)
+        now = self.app.clock()
+        answers: list[Answer] = []
+        for command in commands:
+            stored = earlier.get(command.dedupe_key or "")
+            if stored is not None:
+                answers.append(Answer(json.loads(stored.reply), stored.outcome, duplicate=True))
+            elif command.user_id not in profiles:
+                answers.append(bad_input("unknown user"))
+            else:
+                answers.append(self._answer(command, batch, profiles, now))
+        handled = [
+            Handled(c.dedupe_key, a.text, a.outcome)
+            for c, a in zip(commands, answers, strict=True)
+            if c.dedupe_key and not a.duplicate and c.name != "list_events"
+        ]
+        self.app.save(*batch.changed(), handled=handled)
+        return answers
+
+    # --- one command ----------------------------------------------------------
+
+    def _answer(self, c: BotCommand, batch: _Batch, profiles: dict[int, Profile], now: Any) -> Answer:
+        if c.name == "list_events":
+            return Answer(self._list_events(c.user_id, batch, now), "ok")
+        key = REPLY_KEY[c.name]
+        try:
+            if c.name == "cancel_registration" and c.event_id == 0:
+                self._cancel_everywhere(c.user_id, batch, now)
+            else:
+                event = batch.event(c.event_id or 0)
+                if c.name == "register_event":
+                    event.register(c.user_id, profiles[c.user_id], now)
+                elif c.name == "cancel_registration":
+                    event.cancel_registration(c.user_id, now)
+                elif c.name == "confirm_registration":
+                    event.confirm_registration(c.user_id, now)
+                elif c.name == "ready_for_event":
+                    event.mark_ready(c.user_id, now)
+                else:
+                    event.rate(c.user_id, c.partner_id or 0, c.reaction or "", now)
+        except DomainError as refusal:
+            return Answer({key: False, "reason": refusal.reason}, "refused")
+        return Answer({key: True}, "ok")
+
+    def _cancel_everywhere(self, user_id: int, batch: _Batch, now: Any) -> None:
+        """event_id 0: withdraw from every live event the user is registered in."""
+        cancelled = 0
+        for wire_id in self.app.upcoming_wire_ids(now - timedelta(days=1)):
+            event = batch.event(wire_id)
+            if event.is_registered(user_id) and not event.state.is_over:
+                try:
+                    event.cancel_registration(user_id, now)
+                    cancelled += 1
+                except DomainError:
+                    continue  # already running: that registration stays
+        if not cancelled:
+            raise NotRegistered(f"user {user_id} has no registration to cancel")
+
+    def _list_events(self, user_id: int, batch: _Batch, now: Any) -> list[dict[str, Any]]:
+        """Events one may register for, or is registered in, soonest first."""
+        listing = []
+        for wire_id in self.app.upcoming_wire_ids(now):
+            event = batch.event(wire_id)
+            registered = event.is_registered(user_id)
+            if event.state not in OPEN_FOR_REGISTRATION and not (registered and not event.state.is_over):
+                continue
+            local = event.start.astimezone(self.zone)
+            listing.append({
+                str(wire_id): {
+                    "start_time": local.strftime("%Y-%m-%d %H:%M:%S"),
+                    "users_limit": event.users_limit,
+                    "start": local.isoformat(),
+                    "state": event.state.name,
+                    "registered": registered,
+                    "places_left": event.places_left,
+                }
+            })
+        return listing
