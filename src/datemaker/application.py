@@ -138,7 +138,7 @@ class DatingEvents(Application[Any]):
                 ready_check=ready_check,
             )
             catalog.add(wire_id, start.astimezone(UTC))
-            self._save_and_log(wire_id, catalog, dating_event)  # one transaction
+            self.save_logged(catalog, dating_event)  # one transaction
             return wire_id
 
         return self._with_retries(attempt)
@@ -171,7 +171,7 @@ class DatingEvents(Application[Any]):
         def attempt() -> T:
             dating_event = self.get_event(wire_id)
             result = command(dating_event)
-            self._save_and_log(wire_id, dating_event)
+            self.save_logged(dating_event)
             return result
 
         return self._with_retries(attempt)
@@ -225,10 +225,12 @@ class DatingEvents(Application[Any]):
         assert isinstance(catalog, EventCatalog)
         return catalog
 
-    def _save_and_log(self, wire_id: int, *aggregates: Any) -> None:
-        for recording in self.save(*aggregates):
+    def save_logged(self, *aggregates: Any, **kwargs: Any) -> None:
+        """Save, then log one line per recorded dating-event change."""
+        wire_ids = {a.id: a.wire_id for a in aggregates if isinstance(a, DatingEvent)}
+        for recording in self.save(*aggregates, **kwargs):
             domain_event = recording.domain_event
-            if isinstance(domain_event, DatingEvent.Event):
+            if domain_event.originator_id in wire_ids:
                 fields = {
                     key: getattr(domain_event, key)
                     for key in ("user_id", "state", "reason")
@@ -236,7 +238,7 @@ class DatingEvents(Application[Any]):
                 }
                 log.info(
                     "recorded",
-                    event_id=wire_id,
+                    event_id=wire_ids[domain_event.originator_id],
                     event_type=type(domain_event).__name__,
                     version=domain_event.originator_version,
                     **fields,

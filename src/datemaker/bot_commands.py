@@ -166,7 +166,7 @@ class BotCommandHandler:
             for c, a in zip(commands, answers, strict=True)
             if c.dedupe_key and not a.duplicate and c.name != "list_events"
         ]
-        self.app.save(*batch.changed(), handled=handled)
+        self.app.save_logged(*batch.changed(), handled=handled)
         return answers
 
     # --- one command ----------------------------------------------------------
