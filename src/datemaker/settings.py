@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     rabbitmq_port: int = Field(5672, alias="RABBITMQ_PORT", gt=0, lt=65536)
     rabbitmq_virtual_host: str = Field("/", alias="RABBITMQ_VIRTUAL_HOST")
     rabbitmq_exchange: str = Field("chathub_direct_main", alias="RABBITMQ_EXCHANGE")
-    rabbitmq_queue: str = Field("chathub_date_maker_dev", alias="DATEMAKER_RABBITMQ_QUEUE")
+    # Unset: chathub_date_maker_prod, or chathub_date_maker_dev when DEBUG=true.
+    rabbitmq_queue: str = Field("", alias="DATEMAKER_RABBITMQ_QUEUE")
     rabbitmq_username: str = Field("guest", alias="DATEMAKER_RABBITMQ_USERNAME")
     rabbitmq_password: SecretStr = Field(SecretStr("guest"), alias="DATEMAKER_RABBITMQ_PASSWORD")
 
@@ -71,6 +72,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(name.strip() for name in value.split(",") if name.strip())
         return value
+
+    @model_validator(mode="after")
+    def _queue_follows_debug(self) -> Settings:
+        if not self.rabbitmq_queue:
+            self.rabbitmq_queue = "chathub_date_maker_dev" if self.debug else "chathub_date_maker_prod"
+        return self
 
     @property
     def uses_postgres(self) -> bool:

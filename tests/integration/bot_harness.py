@@ -14,7 +14,13 @@ from typing import Any
 
 import aio_pika
 
-from datemaker.adapters.rabbitmq import DEAD_LETTER_EXCHANGE, BotConsumer, broker_url, dead_letter_queue_name
+from datemaker.adapters.rabbitmq import (
+    DEAD_LETTER_EXCHANGE,
+    BotConsumer,
+    broker_url,
+    dead_letter_queue_name,
+    declare_topology,
+)
 from datemaker.bot_commands import BotCommandHandler
 from datemaker.settings import Settings, load_settings
 
@@ -51,6 +57,8 @@ class TestBot:
         self.exchange = await self.channel.declare_exchange(
             self.settings.rabbitmq_exchange, aio_pika.ExchangeType.DIRECT, durable=True
         )
+        # datemaker's queue exists before the bot talks, as in production.
+        await declare_topology(self.channel, self.settings)
         self.queue = await self.channel.declare_queue(exclusive=True, auto_delete=True)
         await self.queue.bind(self.exchange, routing_key=self.settings.bot_routing_key)
         await self.queue.consume(self._on_reply, no_ack=True)

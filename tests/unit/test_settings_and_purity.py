@@ -24,6 +24,9 @@ def test_debug_switches_the_routing_keys():
     assert load_settings(DEBUG="false").bot_routing_key == "tg_bot_prod"
     debug = load_settings(DEBUG="true")
     assert (debug.bot_routing_key, debug.inbound_routing_key) == ("tg_bot_dev", "date_maker_dev")
+    assert debug.rabbitmq_queue == "chathub_date_maker_dev"
+    assert load_settings(DEBUG="false").rabbitmq_queue == "chathub_date_maker_prod"
+    assert load_settings(DATEMAKER_RABBITMQ_QUEUE="mine").rabbitmq_queue == "mine"
 
 
 def test_bot_extensions_are_a_comma_separated_list():
