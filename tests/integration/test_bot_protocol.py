@@ -3,6 +3,7 @@ PROTOCOL.md says, and never loses or double-applies a message."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -203,3 +204,35 @@ def test_bad_input_without_a_usable_chat_id_is_dead_lettered_without_a_reply(env
         assert len(await bot.dead_letters()) == 1
 
     with_bot(settings, app, scenario)
+
+
+def test_when_the_store_keeps_failing_the_batch_is_answered_and_dead_lettered(env, databases):
+    settings, app, _ = env
+    wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")
+    from ..conftest import _admin
+
+    with _admin() as admin:  # the database goes away under the running service
+        admin.execute(f'DROP DATABASE "{settings.postgres_db}" WITH (FORCE)')
+
+    async def main() -> None:
+        bot = TestBot(settings)
+        await bot.start()
+        try:
+            from datemaker.adapters.rabbitmq import BotConsumer
+            from datemaker.bot_commands import BotCommandHandler
+
+            handler = BotCommandHandler(app, store_attempts=2, sleep=lambda _: None)
+            consumer = BotConsumer(settings, handler.handle)
+            stop = asyncio.Event()
+            task = asyncio.create_task(consumer.run(stop))
+            await asyncio.wait_for(consumer.ready.wait(), 15)
+            await bot.send("register_event", user_id=1, chat_id=1, event_id=wire_id)
+            reply = await asyncio.wait_for(bot.replies.get(), 60)
+            assert reply.body == {"success": False, "error": "temporarily unavailable, try again later"}
+            assert [m.body for m in await bot.dead_letters()] == [b"register_event"]
+            stop.set()
+            await asyncio.wait_for(task, 15)
+        finally:
+            await bot.close()
+
+    run(main)
