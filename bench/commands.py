@@ -34,7 +34,13 @@ this process on the monotonic clock.
 `--py-spy FILE` attaches py-spy to the service for one phase
 (`--py-spy-phase throughput|latency`, default throughput) and
 writes a flame graph (svg), speedscope JSON (FILE ending in .json) or
-collapsed stacks (FILE ending in .txt)."""
+collapsed stacks (FILE ending in .txt). `--service-env NAME=VALUE` (repeatable)
+passes extra environment to the service, for tuning experiments.
+
+Progress and diagnostics go to stderr as `# ...` lines. Exit status: 0 when
+every phase completed with correct results, 1 when one did not (its line says
+`correct=false`, with `error=` when it could not finish), 2 with `--strict`
+when results were correct but a target was missed."""
 
 from __future__ import annotations
 
@@ -365,7 +371,7 @@ class Worker:
 
     def output_tail(self, lines: int = 25) -> str:
         with open(self.log.name, encoding="utf-8", errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
+            return "".join(f.readlines()[-lines:]) or "(no output)\n"
 
     def check_alive(self, clean_exit_ok: bool = False) -> None:
         code = self.process.poll()
@@ -411,6 +417,7 @@ class Run:
     workdir: str
     results: dict[str, Any] = field(default_factory=dict)
     failed: bool = False
+    targets_missed: bool = False
 
 
 def service_env(run: Run) -> dict[str, str]:
@@ -461,6 +468,7 @@ async def phase_baseline(run: Run, bot: BotSide, user_ids: list[int], event_id: 
         code = worker.stop(5)
         if code != 0:
             log(f"baseline worker exited with {code}; output ends:\n{worker.output_tail()}")
+        worker.discard_log()
         with contextlib.suppress(Exception):
             await bot.admin.queue_delete(queue_name)
     seconds = (collector.last_ns - t0) / 1e9  # type: ignore[operator]
@@ -475,7 +483,6 @@ async def phase_baseline(run: Run, bot: BotSide, user_ids: list[int], event_id: 
     if not correct:
         run.failed = True
         log(f"baseline wrong replies: {collector.wrong()} duplicates={collector.duplicates}")
-    worker.discard_log()
 
 
 def start_profiler(run: Run, pid: int, phase: str) -> subprocess.Popen[bytes] | None:
@@ -527,6 +534,7 @@ async def phase_service_throughput(
         stop_profiler(profiler)
         service.stop()
         log(f"service output ends:\n{service.output_tail()}")
+        service.discard_log()
         raise
     stop_profiler(profiler)
     seconds = (collector.last_ns - t0) / 1e9  # type: ignore[operator]
@@ -630,6 +638,7 @@ def print_targets(run: Run) -> None:
         checks.append(("latency", f"p99_ms<={TARGET_P99_MS:.0f}", f"{r['p99_ms']:.1f}", r["p99_ms"] <= TARGET_P99_MS))
     for name, want, got, met in checks:
         print(f"commands target name={name} want={want} got={got} met={str(met).lower()}", flush=True)
+    run.targets_missed = not all(met for *_, met in checks)
 
 
 # --- orchestration ------------------------------------------------------------
@@ -718,8 +727,7 @@ async def main_async(run: Run) -> None:
                 code = service.stop()
                 if code not in (0, None) or run.failed:
                     log(f"service exited with {code}; output ends:\n{service.output_tail()}")
-                else:
-                    service.discard_log()
+                service.discard_log()
             await bot.close([run.settings.rabbitmq_queue, dead_letter_queue_name(run.settings)])
     finally:
         await asyncio.to_thread(drop_database, run.dbname)
@@ -733,9 +741,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=10, help="duration of the latency phase")
     parser.add_argument("--timeout", type=float, default=90.0, help="max seconds to wait for a phase's replies")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
     parser.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the service (tuning experiments), repeatable")
-    parser.add_argument("--py-spy", metavar="FILE", help="profile the service during the throughput phase")
+    parser.add_argument("--py-spy", metavar="FILE", help="profile the service with py-spy during one phase (see --py-spy-phase)")
     parser.add_argument("--py-spy-phase", choices=("throughput", "latency"), default="throughput",
                         help="which phase --py-spy records")
     parser.add_argument("--py-spy-idle", action="store_true", help="include idle (waiting) threads")
@@ -770,7 +779,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if run.failed else 0
+    if run.failed:
+        return 1
+    return 2 if args.strict and run.targets_missed else 0
 
 
 if __name__ == "__main__":

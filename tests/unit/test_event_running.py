@@ -99,13 +99,16 @@ def test_mutual_likes_become_matches_and_reports_are_kept():
         event.mark_ready(user_id, AT)
     plan = event.begin(START, seed=3)
     late = event.ratings_lock_at() - timedelta(seconds=1)
+    assert event.advance(late, seed=3) == ["end_round", "start_round", "end_round"]
     first, second = sorted(pair.user_ids for pair in plan.pairs_in_round(1))
     event.rate(first[0], first[1], "like", late)
     event.rate(first[1], first[0], "like", late)
     event.rate(second[0], second[1], "like", late)
     event.rate(second[1], second[0], "report", late)
-    assert event.finish(late) == [list(first)]
+    assert event.advance(late + timedelta(seconds=1), seed=3) == ["finish"]
+    assert event.matches == [list(first)]
     assert event.state is EventState.FINISHED
     assert event.reports == [[second[1], second[0]]]
     refused(event, lambda: event.rate(first[0], first[1], "dislike", late), RatingClosed)
+    assert event.advance(late + timedelta(days=9), seed=3) == []
     assert replay(event.collect_events()).__dict__ == event.__dict__

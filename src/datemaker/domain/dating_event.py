@@ -22,6 +22,7 @@ from datemaker.domain.errors import (
     ConfirmationClosed,
     EventFull,
     EventOver,
+    IllegalTransition,
     AlreadyReady,
     InvalidSchedule,
     NotParticipant,
@@ -33,7 +34,9 @@ from datemaker.domain.errors import (
     UnknownReaction,
 )
 from datemaker.domain.ids import event_uuid
+from datemaker.domain import timeline
 from datemaker.domain.lifecycle import EventState, next_state
+from datemaker.domain.phases import Phase, next_phase
 from datemaker.domain.pairing import Plan, plan_event, replan
 from datemaker.domain.profile import Profile
 from datemaker.domain.timings import Timings
@@ -114,6 +117,13 @@ class DatingEvent(Aggregate):
         self.ratings: dict[str, dict[str, str]] = {}
         self.reports: list[list[int]] = []  # [reporter, reported], every report kept
         self.matches: list[list[int]] = []  # [a, b] with a < b, mutual likes
+        self.rules_announced = False
+        self.phase = ""  # a Phase value while RUNNING
+        self.round_no = 0  # the round under way or just ended
+        # str(round) -> rooms made ahead for it: [{"space": name, "uri": url}]
+        self.room_pool: dict[str, list[dict[str, str]]] = {}
+        # str(round) -> {"a-b": room} given to each pair when the round starts
+        self.rooms: dict[str, dict[str, dict[str, str]]] = {}
 
     # --- reading ----------------------------------------------------------
 
@@ -290,14 +300,127 @@ class DatingEvent(Aggregate):
             participants={uid: Profile.from_record(self._snapshot_of(uid)) for uid in known},
         )
         no_shows = sorted(set(planned.placed_user_ids) - set(present))
-        self._started(state=int(running), at=at, plan=plan.to_record(), no_shows=no_shows)
+        first = 1 if plan.rounds_count else 0
+        self._started(
+            state=int(running),
+            at=at,
+            plan=plan.to_record(),
+            no_shows=no_shows,
+            phase=(Phase.ROUND if first else Phase.FINAL).value,
+            round_no=first,
+            rooms=self._give_rooms(plan, first),
+        )
         return plan
 
     @event("Started")
-    def _started(self, state: int, at: datetime, plan: dict[str, Any], no_shows: list[int]) -> None:
+    def _started(
+        self,
+        state: int,
+        at: datetime,
+        plan: dict[str, Any],
+        no_shows: list[int],
+        phase: str,
+        round_no: int,
+        rooms: dict[str, dict[str, str]],
+    ) -> None:
         self.state_id = state
         self.plan = plan
         self.no_shows = list(no_shows)
+        self.phase = phase
+        self.round_no = round_no
+        if round_no:
+            self.rooms[str(round_no)] = dict(rooms)
+
+    # --- the clock ------------------------------------------------------------
+
+    def advance(self, now: datetime, seed: int, never_meet: Iterable[Iterable[int]] = ()) -> list[str]:
+        """Take every step that is due by `now`, in order (a late clock catches
+        up, each step once). Rooms are not made here: that needs the rooms port."""
+        taken = []
+        while (step := timeline.next_step(self, with_rooms=False)) is not None and step.at <= now:
+            action = step.action
+            if action == timeline.CLOSE_CONFIRMATION:
+                self.close_confirmation(now, seed, never_meet)
+            elif action == timeline.BEGIN:
+                self.begin(now, seed)
+            else:
+                getattr(self, action)(now)  # open_confirmation, announce_rules, end_round, ...
+            taken.append(action)
+        return taken
+
+    # --- rules, rooms and rounds -------------------------------------------
+
+    def announce_rules(self, at: datetime) -> None:
+        """Rules reminder and the "are you here?" check go out (once)."""
+        if self.state is not EventState.READY or self.rules_announced:
+            raise IllegalTransition(self.state.name, "announce the rules")
+        self._rules_announced(at=at)
+
+    @event("RulesAnnounced")
+    def _rules_announced(self, at: datetime) -> None:
+        self.rules_announced = True
+
+    def rooms_needed(self) -> dict[int, int]:
+        """Rooms still to make ahead, per round that has not started yet."""
+        planned = self.planned
+        if planned is None or self.state not in (EventState.READY, EventState.RUNNING):
+            return {}
+        after = self.round_no if self.state is EventState.RUNNING else 0
+        needed = {}
+        for round_no in range(after + 1, planned.rounds_count + 1):
+            missing = len(planned.pairs_in_round(round_no)) - len(self.room_pool.get(str(round_no), []))
+            if missing > 0:
+                needed[round_no] = missing
+        return needed
+
+    def add_rooms(self, round_no: int, rooms: list[dict[str, str]], at: datetime) -> None:
+        """Record rooms made ahead for `round_no` (each one fresh, never reused)."""
+        if self.state not in (EventState.READY, EventState.RUNNING):
+            raise IllegalTransition(self.state.name, "add rooms")
+        self._rooms_reserved(round_no=round_no, rooms=[dict(r) for r in rooms], at=at)
+
+    @event("RoomsReserved")
+    def _rooms_reserved(self, round_no: int, rooms: list[dict[str, str]], at: datetime) -> None:
+        self.room_pool.setdefault(str(round_no), []).extend(dict(r) for r in rooms)
+
+    def room_of(self, round_no: int, a: int, b: int) -> dict[str, str] | None:
+        return self.rooms.get(str(round_no), {}).get(f"{min(a, b)}-{max(a, b)}")
+
+    def end_round(self, at: datetime) -> None:
+        """The calls of the round end; a break follows, or the final stretch."""
+        self._require_running("end a round")
+        planned = self.planned
+        last = planned is None or self.round_no >= planned.rounds_count
+        phase = next_phase(Phase(self.phase), "end_last_round" if last else "end_round")
+        self._round_ended(round_no=self.round_no, phase=phase.value, at=at)
+
+    @event("RoundEnded")
+    def _round_ended(self, round_no: int, phase: str, at: datetime) -> None:
+        self.phase = phase
+
+    def start_round(self, at: datetime) -> None:
+        self._require_running("start a round")
+        phase = next_phase(Phase(self.phase), "start_round")
+        planned = self.planned
+        assert planned is not None
+        round_no = self.round_no + 1
+        self._round_started(
+            round_no=round_no, phase=phase.value, rooms=self._give_rooms(planned, round_no), at=at
+        )
+
+    @event("RoundStarted")
+    def _round_started(self, round_no: int, phase: str, rooms: dict[str, dict[str, str]], at: datetime) -> None:
+        self.phase = phase
+        self.round_no = round_no
+        self.rooms[str(round_no)] = dict(rooms)
+
+    def _give_rooms(self, plan: Plan, round_no: int) -> dict[str, dict[str, str]]:
+        """Pair i of the round gets the round's i-th room made ahead."""
+        if not round_no:
+            return {}
+        pool = self.room_pool.get(str(round_no), [])
+        pairs = sorted(plan.pairs_in_round(round_no), key=lambda p: (p.a, p.b))
+        return {f"{p.a}-{p.b}": dict(room) for p, room in zip(pairs, pool, strict=False)}
 
     # --- ratings and the end ---------------------------------------------
 
@@ -333,6 +456,8 @@ class DatingEvent(Aggregate):
     def finish(self, at: datetime) -> list[list[int]]:
         """FINISHED: ratings lock and mutual likes become matches."""
         finished = next_state(self.state, "finish")
+        if self.phase != Phase.FINAL.value:
+            raise IllegalTransition(f"phase {self.phase}", "finish")
         matches = sorted(
             [int(a), int(b)]
             for a, given in self.ratings.items()
@@ -355,6 +480,10 @@ class DatingEvent(Aggregate):
         if entry is not None:
             return entry["profile"]
         return self.withdrawn_profiles.get(str(user_id), {})
+
+    def _require_running(self, action: str) -> None:
+        if self.state is not EventState.RUNNING:
+            raise IllegalTransition(self.state.name, action)
 
     def _require_not_over(self, action: str) -> None:
         if self.state.is_over:
