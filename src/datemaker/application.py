@@ -69,7 +69,9 @@ class RetryPolicy:
 
 class DatingEvents(Application[Any]):
     name = "DatingEvents"
-    snapshotting_intervals = {DatingEvent: 50, EventCatalog: 50}
+    # A snapshot of an event with thousands of registrations is megabytes;
+    # one per 500 changes keeps loading fast without taxing every batch.
+    snapshotting_intervals = {DatingEvent: 500, EventCatalog: 50}
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -78,17 +79,46 @@ class StoreUnavailable(Exception):
     """The event store kept failing for a whole batch; nothing was saved."""
 
 
+class WarmEvents:
+    """Events as this handler last saved them, brought up to date with only
+    the newer events from the store instead of a full load per batch.
+
+    An event is taken out while a batch works on it and put back only after
+    the batch's save succeeded, so a failed save never leaves unsaved changes
+    here. One handler serves one consumer, a batch at a time."""
+
+    def __init__(self, app: DatingEvents, size: int = 64) -> None:
+        self.app = app
+        self.size = size
+        self._events: OrderedDict[int, DatingEvent] = OrderedDict()
+
+    def take(self, wire_id: int) -> DatingEvent:
+        warm = self._events.pop(wire_id, None)
+        if warm is None:
+            return self.app.get_event(wire_id)
+        for newer in self.app.events.get(warm.id, gt=warm.version):
+            warm = newer.mutate(warm)
+        return warm
+
+    def put_back(self, events: Sequence[DatingEvent]) -> None:
+        for event in events:
+            self._events[event.wire_id] = event
+            self._events.move_to_end(event.wire_id)
+        while len(self._events) > self.size:
+            self._events.popitem(last=False)
+
+
 @dataclass
 class _Batch:
     """Aggregates loaded once for the whole batch, changed in memory."""
 
-    app: DatingEvents
+    warm: WarmEvents
     loaded: dict[int, DatingEvent | None] = field(default_factory=dict)
 
     def event(self, wire_id: int) -> DatingEvent:
         if wire_id not in self.loaded:
             try:
-                self.loaded[wire_id] = self.app.get_event(wire_id)
+                self.loaded[wire_id] = self.warm.take(wire_id)
             except UnknownEvent:
                 self.loaded[wire_id] = None
         found = self.loaded[wire_id]
@@ -98,6 +128,9 @@ class _Batch:
 
     def changed(self) -> list[DatingEvent]:
         return [e for e in self.loaded.values() if e is not None and e.pending_events]
+
+    def all(self) -> list[DatingEvent]:
+        return [e for e in self.loaded.values() if e is not None]
 
 
 class BotCommandHandler:
@@ -114,6 +147,7 @@ class BotCommandHandler:
         self.store_attempts = store_attempts
         self._sleep = sleep
         self._rng = random.Random()
+        self.warm = WarmEvents(app)
 
     # --- the batch ------------------------------------------------------------
 
@@ -150,7 +184,7 @@ class BotCommandHandler:
         )
         # One query for the batch; the profile is also the registration's snapshot.
         profiles = self.app.profiles(sorted({c.user_id for c in commands}))
-        batch = _Batch(self.app)
+        batch = _Batch(self.warm)
         now = self.app.clock()
         answers: list[Answer] = []
         for command in commands:
@@ -167,6 +201,7 @@ class BotCommandHandler:
             if c.dedupe_key and not a.duplicate and c.name != "list_events"
         ]
         self.app.save_logged(*batch.changed(), handled=handled)
+        self.warm.put_back(batch.all())
         return answers
 
     # --- one command ----------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 
 from datemaker.adapters.event_store import persistence_env
 from datemaker.application import DatingEvents
+from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import EventFull, UnknownEvent
 from datemaker.domain.lifecycle import EventState
 from datemaker.domain.profile import Profile
@@ -80,7 +81,8 @@ def test_listing_shows_live_events_soonest_first(app):
     assert app.get_event(over).state is EventState.CANCELLED
 
 
-def test_snapshots_let_a_long_history_load_to_the_same_state(app):
+def test_snapshots_let_a_long_history_load_to_the_same_state(app, monkeypatch):
+    monkeypatch.setitem(type(app).snapshotting_intervals, DatingEvent, 25)
     wire_id = schedule(app)
     for user_id in range(1, 61):
         app.register(wire_id, user_id, BORIS if user_id % 2 else ANNA)
@@ -89,5 +91,9 @@ def test_snapshots_let_a_long_history_load_to_the_same_state(app):
     event = app.get_event(wire_id)
     assert event.version == 81
     assert app.snapshots is not None
-    assert list(app.snapshots.get(event.id))  # taken every 50 versions
+    assert [s.originator_version for s in app.snapshots.get(event.id)] == [25, 50, 75]
     assert len(event.registered_user_ids) == 40
+    replayed = None
+    for recorded in app.history(wire_id):
+        replayed = recorded.mutate(replayed)
+    assert replayed.__dict__ == event.__dict__  # the snapshot path equals the full replay

@@ -74,6 +74,7 @@ async def declare_topology(channel: AbstractChannel, settings: Settings) -> Topo
 @dataclass(frozen=True)
 class Received:
     message: AbstractIncomingMessage
+    headers: dict[str, str]  # as text, echoed on the reply
     command: BotCommand | None
     answer: Answer | None  # set for bad input found while parsing
     chat_id: int | None
@@ -84,13 +85,13 @@ def receive(message: AbstractIncomingMessage) -> Received:
     try:
         command = parse_command(
             message.body,
-            message.headers,
+            headers,
             amqp_message_id=message.message_id,
             redelivered=bool(message.redelivered),
         )
-        return Received(message, command, None, usable_chat_id(headers))
+        return Received(message, headers, command, None, usable_chat_id(headers))
     except BadMessage as bad:
-        return Received(message, None, bad_input(bad.phrase), bad.chat_id)
+        return Received(message, headers, None, bad_input(bad.phrase), bad.chat_id)
 
 
 def reply_message_id(received: Received) -> str:
@@ -98,7 +99,7 @@ def reply_message_id(received: Received) -> str:
     if received.command is not None and received.command.dedupe_key:
         seed = received.command.dedupe_key
     else:
-        seed = hashlib.sha256(received.message.body).hexdigest() + repr(sorted(text_headers(received.message.headers).items()))
+        seed = hashlib.sha256(received.message.body).hexdigest() + repr(sorted(received.headers.items()))
     return "reply-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
@@ -131,10 +132,20 @@ class BotConsumer:
             tag = await topology.queue.consume(self._inbox.put, no_ack=False)
             self.ready.set()
             log.info("consuming", queue=self.settings.rabbitmq_queue, routing_key=self.settings.inbound_routing_key)
+            # While one batch's replies go out, the next batch is handled; each
+            # batch is settled only after the one before it.
+            settling: asyncio.Task[None] | None = None
             while not stop.is_set():
                 batch = await self._next_batch(stop)
-                if batch:
-                    await self._process(batch, topology)
+                if not batch:
+                    continue
+                received = [receive(m) for m in batch]
+                answers = await self._answers([r.command for r in received if r.command is not None])
+                if settling is not None:
+                    await settling
+                settling = asyncio.create_task(self._settle_batch(received, answers, topology))
+            if settling is not None:
+                await settling
             await topology.queue.cancel(tag)
             await self._give_back_unprocessed()
         finally:
@@ -158,17 +169,19 @@ class BotConsumer:
             message = self._inbox.get_nowait()
             await message.nack(requeue=True)
 
-    async def _process(self, messages: list[AbstractIncomingMessage], topology: Topology) -> None:
-        received = [receive(m) for m in messages]
-        commands = [r.command for r in received if r.command is not None]
-        answers = iter(await self._answers(commands))
-        settled = [
-            (r, r.answer if r.command is None else next(answers)) for r in received
-        ]
+    async def _settle_batch(self, received: list[Received], answers: list[Answer], topology: Topology) -> None:
+        """Publish every reply and dead letter (confirmed), then ack the batch."""
+        handled = iter(answers)
+        settled = [(r, r.answer if r.command is None else next(handled)) for r in received]
         try:
-            await asyncio.gather(*(self._settle(r, answer, topology) for r, answer in settled))
+            await asyncio.gather(*(self._publish(r, answer, topology) for r, answer in settled))
+            # One ack for the batch: every earlier delivery is settled by now.
+            await received[-1].message.ack(multiple=True)
         except Exception as exc:  # broker trouble: unacked messages come back
             log.warning("could not settle a batch; it will be redelivered", error=repr(exc))
+            return
+        for r, answer in settled:
+            self._on_answer(r.command.name if r.command else "invalid", answer)
 
     async def _answers(self, commands: list[BotCommand]) -> list[Answer]:
         if not commands:
@@ -182,14 +195,14 @@ class BotConsumer:
             log.exception("batch failed")
             return [Answer({"success": False, "error": "internal error"}, "error")] * len(commands)
 
-    async def _settle(self, received: Received, answer: Answer, topology: Topology) -> None:
+    async def _publish(self, received: Received, answer: Answer, topology: Topology) -> None:
         message = received.message
         command = received.command.name if received.command else "invalid"
         if received.chat_id is not None:
             await topology.exchange.publish(
                 aio_pika.Message(
                     body=answer.text.encode("utf-8"),
-                    headers=dict(text_headers(message.headers)),
+                    headers=dict(received.headers),
                     message_id=reply_message_id(received),
                     content_type="application/json",
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
@@ -208,5 +221,3 @@ class BotConsumer:
                 routing_key=self.settings.rabbitmq_queue,
             )
             log.warning("dead-lettered", command=command, error=error)
-        await message.ack()
-        self._on_answer(command, answer)

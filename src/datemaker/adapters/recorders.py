@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 from psycopg.sql import SQL, Identifier
 
@@ -70,8 +70,24 @@ class PostgresRecorder(PostgresApplicationRecorder):
             return [tuple(row.values()) for row in curs.fetchall()]
 
 
+class PostgresSnapshotRecorder(PostgresAggregateRecorder):
+    """Snapshots of a big event are megabytes: send each as plain parameters,
+    not through the library's composite-array insert, which psycopg escapes
+    in Python (about 60 ms instead of 3 ms for 10,000 registrations)."""
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **_: Any) -> None:
+        curs.executemany(
+            SQL(
+                "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
+                " VALUES (%s, %s, %s, %s)"
+            ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)),
+            [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events],
+        )
+
+
 class PostgresStore(PostgresFactory):
     application_recorder_class = PostgresRecorder
+    aggregate_recorder_class = PostgresSnapshotRecorder
 
 
 class SQLiteRecorder(SQLiteApplicationRecorder):
