@@ -93,6 +93,24 @@ CREATE TABLE IF NOT EXISTS datemaker.handled_commands (
 CREATE INDEX IF NOT EXISTS handled_commands_handled_at_idx
     ON datemaker.handled_commands (handled_at);
 
+-- The round clock: each event's next deadline, written in the same
+-- transaction as the events that set it, so it can be neither lost nor stale.
+-- A clock claims due rows with a lease (FOR UPDATE SKIP LOCKED); a lease that
+-- runs out (its instance died) lets another instance fire the deadline.
+CREATE TABLE IF NOT EXISTS datemaker.deadlines (
+    wire_id      BIGINT PRIMARY KEY,
+    due_at       TIMESTAMPTZ NOT NULL,
+    action       TEXT NOT NULL,
+    leased_until TIMESTAMPTZ
+);
+CREATE INDEX IF NOT EXISTS deadlines_due_at_idx ON datemaker.deadlines (due_at);
+
+-- How far the outbox relay has published the event log to the bot.
+CREATE TABLE IF NOT EXISTS datemaker.outbox_position (
+    name     TEXT PRIMARY KEY,
+    position BIGINT NOT NULL
+);
+
 -- History is evidence (complaint review): refuse any change to it.
 CREATE OR REPLACE FUNCTION datemaker.refuse_history_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -119,5 +137,7 @@ GRANT SELECT, INSERT, UPDATE ON datemaker.datingevents_events TO datemaker_servi
 GRANT SELECT, INSERT ON datemaker.datingevents_snapshots TO datemaker_service;
 GRANT USAGE ON SEQUENCE datemaker.datingevents_events_notification_id_seq TO datemaker_service;
 GRANT SELECT, INSERT, UPDATE, DELETE ON datemaker.handled_commands TO datemaker_service;
+GRANT SELECT, INSERT, UPDATE, DELETE ON datemaker.deadlines TO datemaker_service;
+GRANT SELECT, INSERT, UPDATE ON datemaker.outbox_position TO datemaker_service;
 
 COMMIT;

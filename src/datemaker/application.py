@@ -12,18 +12,19 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from datemaker.adapters.recorders import Handled
+from datemaker.adapters.recorders import Deadline, Handled
 from datemaker.domain.catalog import EventCatalog
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent
 from datemaker.domain.ids import CATALOG_ID, event_uuid
 from datemaker.domain.profile import Profile
+from datemaker.domain.timeline import next_step
 from datemaker.domain.timings import Timings
 from datemaker.logs import get_logger
 
@@ -226,6 +227,28 @@ class DatingEvents(Application[Any]):
             return None
         assert isinstance(catalog, EventCatalog)
         return catalog
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Every save of a dating event also stores its next deadline, in the
+        same transaction (see domain/timeline.py)."""
+        deadlines = []
+        for obj in objs:
+            if isinstance(obj, DatingEvent):
+                step = next_step(obj)
+                deadlines.append(Deadline(obj.wire_id, step.at if step else None, step.action if step else ""))
+        return super().save(*objs, deadlines=deadlines, **kwargs)
+
+    def claim_due(self, now: datetime, lease_seconds: float, limit: int) -> list[Deadline]:
+        return self.recorder.claim_due(now, now + timedelta(seconds=lease_seconds), limit)  # type: ignore[attr-defined, no-any-return]
+
+    def next_due_at(self) -> datetime | None:
+        return self.recorder.next_due_at()  # type: ignore[attr-defined, no-any-return]
+
+    def outbox_position(self, name: str) -> int:
+        return self.recorder.outbox_position(name)  # type: ignore[attr-defined, no-any-return]
+
+    def set_outbox_position(self, name: str, position: int) -> None:
+        self.recorder.set_outbox_position(name, position)  # type: ignore[attr-defined]
 
     def save_logged(self, *aggregates: Any, **kwargs: Any) -> None:
         """Save, then log one line per recorded dating-event change."""

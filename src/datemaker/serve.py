@@ -18,13 +18,17 @@ log = get_logger(__name__)
 Task = Callable[[asyncio.Event], Awaitable[None]]
 
 
-async def run_tasks(tasks: Sequence[Task], stop: asyncio.Event, grace: float) -> None:
-    """Run `tasks` until `stop` is set, then give them `grace` seconds to finish."""
+async def run_tasks(tasks: Sequence[Task], stop: asyncio.Event, grace: float) -> bool:
+    """Run `tasks` until `stop` is set, then give them `grace` seconds to
+    finish. False when a task failed (the process should then exit non-zero,
+    so its supervisor starts it again)."""
     running = [asyncio.create_task(task(stop), name=getattr(task, "__name__", "task")) for task in tasks]
     waiter = asyncio.create_task(stop.wait(), name="stop")
     done, _ = await asyncio.wait([*running, waiter], return_when=asyncio.FIRST_COMPLETED)
+    healthy = True
     for finished in done - {waiter}:
         if finished.exception() is not None:
+            healthy = False
             log.error("task failed", task=finished.get_name(), error=repr(finished.exception()))
     stop.set()
     if running:
@@ -34,27 +38,52 @@ async def run_tasks(tasks: Sequence[Task], stop: asyncio.Event, grace: float) ->
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
     waiter.cancel()
+    return healthy
 
 
-async def _serve(container: Container, tasks: Sequence[Task], grace: float) -> None:
+async def _serve(container: Container, tasks: Sequence[Task], grace: float) -> bool:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("serving", store="postgres" if container.settings.uses_postgres else "sqlite", tasks=len(tasks))
-    await run_tasks(tasks, stop, grace)
-    log.info("stopped")
+    healthy = await run_tasks(tasks, stop, grace)
+    log.info("stopped", healthy=healthy)
+    return healthy
 
 
 REPLY_MEMORY_SECONDS = 7 * 24 * 3600  # how long a redelivery still finds its reply
 
 
-def service_tasks(container: Container) -> list[Task]:
-    from datemaker.adapters.rabbitmq import BotConsumer
-    from datemaker.bot_commands import BotCommandHandler
+OUTBOX_LOCK_KEY = 0x646D5F6F7574  # the advisory lock one relay holds
 
-    handler = BotCommandHandler(container.events, display_timezone=container.settings.display_timezone)
-    consumer = BotConsumer(container.settings, handler.handle)
+
+def service_tasks(container: Container) -> list[Task]:
+    from datemaker.adapters.postgres import AdvisoryLeader
+    from datemaker.adapters.rabbitmq import BotConsumer, BotPublisher
+    from datemaker.bot_commands import BotCommandHandler
+    from datemaker.outbox import OutboxRelay, SoleLeader
+    from datemaker.round_clock import RoundClock
+    from datemaker.rooms import FakeRooms
+
+    settings = container.settings
+    handler = BotCommandHandler(container.events, display_timezone=settings.display_timezone)
+    consumer = BotConsumer(settings, handler.handle)
+    clock = RoundClock(container.events, FakeRooms())
+    publisher = BotPublisher(settings)
+    relay = OutboxRelay(
+        container.events,
+        publisher.publish,
+        extensions=settings.bot_extensions,
+        leadership=AdvisoryLeader(settings, OUTBOX_LOCK_KEY) if settings.uses_postgres else SoleLeader(),
+    )
+
+    async def outbox(stop: asyncio.Event) -> None:
+        await publisher.start()
+        try:
+            await relay.run(stop)
+        finally:
+            await publisher.close()
 
     async def forget_old_replies(stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -66,9 +95,10 @@ def service_tasks(container: Container) -> list[Task]:
             except TimeoutError:
                 pass
 
-    return [consumer.run, forget_old_replies]
+    return [consumer.run, clock.run, outbox, forget_old_replies]
 
 
 def run_service(container: Container, tasks: Sequence[Task] | None = None, grace: float = 10.0) -> None:
     container.events  # opens the store and checks the PostgreSQL schema first
-    asyncio.run(_serve(container, service_tasks(container) if tasks is None else tasks, grace))
+    if not asyncio.run(_serve(container, service_tasks(container) if tasks is None else tasks, grace)):
+        raise SystemExit(1)

@@ -35,10 +35,10 @@ def test_a_failing_task_stops_the_others():
         await stop.wait()
         seen_stop.append(stop.is_set())
 
-    async def main() -> None:
-        await asyncio.wait_for(run_tasks([broken, steady], asyncio.Event(), grace=5), timeout=5)
+    async def main() -> bool:
+        return await asyncio.wait_for(run_tasks([broken, steady], asyncio.Event(), grace=5), timeout=5)
 
-    asyncio.run(main())
+    assert asyncio.run(main()) is False  # the process exits non-zero
     assert seen_stop == [True]
 
 

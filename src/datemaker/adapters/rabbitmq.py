@@ -221,3 +221,48 @@ class BotConsumer:
                 routing_key=self.settings.rabbitmq_queue,
             )
             log.warning("dead-lettered", command=command, error=error)
+
+
+class BotPublisher:
+    """Publishes datemaker's own commands to the bot, with publisher confirms."""
+
+    def __init__(self, settings: Settings, *, in_flight: int = 2000) -> None:
+        self.settings = settings
+        self.in_flight = in_flight
+        self._connection: AbstractRobustConnection | None = None
+        self._exchange: AbstractExchange | None = None
+
+    async def start(self) -> None:
+        self._connection = await aio_pika.connect_robust(
+            broker_url(self.settings), client_properties={"connection_name": "datemaker-outbox"}
+        )
+        channel = await self._connection.channel(publisher_confirms=True)
+        self._exchange = await channel.declare_exchange(
+            self.settings.rabbitmq_exchange, aio_pika.ExchangeType.DIRECT, durable=True
+        )
+
+    async def publish(self, messages: Sequence[Any]) -> None:
+        """Every message confirmed by the broker when this returns."""
+        if self._exchange is None:
+            await self.start()
+        assert self._exchange is not None
+        for start in range(0, len(messages), self.in_flight):
+            await asyncio.gather(*(self._one(m) for m in messages[start : start + self.in_flight]))
+
+    async def _one(self, message: Any) -> None:
+        assert self._exchange is not None
+        await self._exchange.publish(
+            aio_pika.Message(
+                body=message.body,
+                headers=message.headers,
+                message_id=message.message_id,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=self.settings.bot_routing_key,
+        )
+        log.info("published", event_id=message.event_id, user_id=message.user_id, command=message.command,
+                 round=message.round_no, message_id=message.message_id)
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()

@@ -7,6 +7,7 @@ Chosen by topic in `adapters.event_store.persistence_env`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from eventsourcing.persistence import StoredEvent
@@ -21,6 +22,12 @@ class Handled(NamedTuple):
     outcome: str
 
 
+class Deadline(NamedTuple):
+    wire_id: int
+    due_at: datetime | None  # None: nothing pending any more
+    action: str
+
+
 class PostgresRecorder(PostgresApplicationRecorder):
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         handled: Sequence[Handled] = kwargs.get("handled") or ()
@@ -33,7 +40,68 @@ class PostgresRecorder(PostgresApplicationRecorder):
                 ).format(schema=Identifier(self.datastore.schema)),
                 [tuple(h) for h in handled],
             )
+        deadlines: Sequence[Deadline] = kwargs.get("deadlines") or ()
+        pending = [(d.wire_id, d.due_at, d.action) for d in deadlines if d.due_at is not None]
+        if pending:
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {schema}.deadlines (wire_id, due_at, action) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (wire_id) DO UPDATE"
+                    " SET due_at = EXCLUDED.due_at, action = EXCLUDED.action, leased_until = NULL"
+                ).format(schema=Identifier(self.datastore.schema)),
+                pending,
+            )
+        done = [d.wire_id for d in deadlines if d.due_at is None]
+        if done:
+            curs.execute(
+                SQL("DELETE FROM {schema}.deadlines WHERE wire_id = ANY(%s)").format(
+                    schema=Identifier(self.datastore.schema)
+                ),
+                (done,),
+            )
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Deadline]:
+        """Lease up to `limit` due deadlines that no live lease holds."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL(
+                    "UPDATE {schema}.deadlines SET leased_until = %(lease_until)s"
+                    " WHERE wire_id IN (SELECT wire_id FROM {schema}.deadlines"
+                    "   WHERE due_at <= %(now)s AND (leased_until IS NULL OR leased_until <= %(now)s)"
+                    "   ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                    " RETURNING wire_id, due_at, action"
+                ).format(schema=Identifier(self.datastore.schema)),
+                {"now": now, "lease_until": lease_until, "limit": limit},
+            )
+            return sorted((Deadline(**row) for row in curs.fetchall()), key=lambda d: d.due_at)
+
+    def next_due_at(self) -> datetime | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT min(due_at) AS due FROM {schema}.deadlines").format(schema=Identifier(self.datastore.schema)))
+            row = curs.fetchone()
+            return row["due"] if row else None
+
+    def outbox_position(self, name: str) -> int:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT position FROM {schema}.outbox_position WHERE name = %s").format(
+                    schema=Identifier(self.datastore.schema)
+                ),
+                (name,),
+            )
+            row = curs.fetchone()
+            return int(row["position"]) if row else 0
+
+    def set_outbox_position(self, name: str, position: int) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL(
+                    "INSERT INTO {schema}.outbox_position (name, position) VALUES (%s, %s)"
+                    " ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position"
+                ).format(schema=Identifier(self.datastore.schema)),
+                (name, position),
+            )
 
     def handled_replies(self, keys: Sequence[str]) -> dict[str, Handled]:
         if not keys:
@@ -98,6 +166,9 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
             "dedupe_key TEXT PRIMARY KEY, reply TEXT NOT NULL, outcome TEXT NOT NULL,"
             " handled_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
             # The platform's users, for a trial without PostgreSQL (PROTOCOL.md).
+            "CREATE TABLE IF NOT EXISTS deadlines (wire_id INTEGER PRIMARY KEY, due_at TEXT NOT NULL,"
+            " action TEXT NOT NULL, leased_until TEXT)",
+            "CREATE TABLE IF NOT EXISTS outbox_position (name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, username TEXT NOT NULL,"
             " password_hash TEXT, bio TEXT, birthday TEXT, sex TEXT, name TEXT, city TEXT,"
             " rating REAL DEFAULT 0.0, manual_score INTEGER DEFAULT 2)",
@@ -110,7 +181,46 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
                 "INSERT OR REPLACE INTO handled_commands (dedupe_key, reply, outcome) VALUES (?, ?, ?)",
                 [tuple(h) for h in handled],
             )
+        for d in kwargs.get("deadlines") or ():
+            if d.due_at is None:
+                c.execute("DELETE FROM deadlines WHERE wire_id = ?", (d.wire_id,))
+            else:
+                c.execute(
+                    "INSERT OR REPLACE INTO deadlines (wire_id, due_at, action, leased_until) VALUES (?, ?, ?, NULL)",
+                    (d.wire_id, _utc_text(d.due_at), d.action),
+                )
         return super()._insert_events(c, stored_events, **kwargs)
+
+    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Deadline]:
+        # One writer at a time in SQLite: the transaction itself is the lock.
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                "SELECT wire_id, due_at, action FROM deadlines WHERE due_at <= ?"
+                " AND (leased_until IS NULL OR leased_until <= ?) ORDER BY due_at LIMIT ?",
+                (_utc_text(now), _utc_text(now), limit),
+            )
+            rows = c.fetchall()
+            c.executemany(
+                "UPDATE deadlines SET leased_until = ? WHERE wire_id = ?",
+                [(_utc_text(lease_until), row[0]) for row in rows],
+            )
+            return [Deadline(row[0], datetime.fromisoformat(row[1]), row[2]) for row in rows]
+
+    def next_due_at(self) -> datetime | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT min(due_at) FROM deadlines")
+            row = c.fetchone()
+            return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    def outbox_position(self, name: str) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT position FROM outbox_position WHERE name = ?", (name,))
+            row = c.fetchone()
+            return int(row[0]) if row else 0
+
+    def set_outbox_position(self, name: str, position: int) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("INSERT OR REPLACE INTO outbox_position (name, position) VALUES (?, ?)", (name, position))
 
     def handled_replies(self, keys: Sequence[str]) -> dict[str, Handled]:
         if not keys:
@@ -143,6 +253,13 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
                 list(user_ids),
             )
             return [tuple(row) for row in c.fetchall()]
+
+
+def _utc_text(instant: datetime) -> str:
+    """Sortable text for SQLite: ISO 8601 in UTC, fixed width."""
+    from datetime import UTC
+
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 class SQLiteStore(SQLiteFactory):

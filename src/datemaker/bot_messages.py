@@ -1,0 +1,156 @@
+"""What the bot is told when something happens to a dating event
+(PROTOCOL.md, datemaker -> bot): a pure function of one recorded domain
+event and the event's state right after it. Bodies carry ids, numbers,
+times, URLs and fixed words only, never user-written text."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from datemaker.domain.dating_event import DatingEvent
+from datemaker.domain.phases import Phase
+
+# New commands the bot in production does not know yet: sent only when
+# DATEMAKER_BOT_EXTENSIONS lists them (it leaves unknown ones unacknowledged).
+NEW_COMMANDS = frozenset({"send_sit_out_message", "send_event_cancelled"})
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    event_id: int
+    user_id: int
+    command: str
+    data: dict[str, Any] | None = None
+    round_no: int = 0
+
+    @property
+    def message_id(self) -> str:
+        """Stable for the same logical message: event, user, command, round."""
+        return f"dm:{self.event_id}:{self.round_no}:{self.command}:{self.user_id}"
+
+    @property
+    def body(self) -> bytes:
+        if self.data is None:
+            return self.command.encode()
+        return json.dumps({self.command: self.data}).encode()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"user_id": str(self.user_id), "chat_id": str(self.user_id), "event_id": str(self.event_id)}
+
+
+def messages_for(recorded: Any, event: DatingEvent, extensions: Collection[str] = ()) -> list[Outgoing]:
+    """The bot messages one recorded domain event calls for."""
+    kind = type(recorded).__name__
+    make = _BUILDERS.get(kind)
+    found = make(recorded, event) if make else []
+    return [m for m in found if m.command not in NEW_COMMANDS or m.command in extensions]
+
+
+def _to(event: DatingEvent, users: Collection[int], command: str, data: dict[str, Any] | None = None, round_no: int = 0) -> list[Outgoing]:
+    return [Outgoing(event.wire_id, uid, command, data, round_no) for uid in sorted(users)]
+
+
+def _registered(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    # Whoever registers while confirmation is open is asked at once.
+    if event.state.name == "REG_CONFIRM":
+        return _to(event, [recorded.user_id], "confirm_registration")
+    return []
+
+
+def _confirmation_opened(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    return _to(event, event.registered_user_ids, "confirm_registration")
+
+
+def _groups_formed(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    plan = event.planned
+    assert plan is not None
+    placed = plan.placed_user_ids
+    return _to(event, placed, "send_user_will_take_part_in_event") + _to(
+        event, set(event.confirmed_user_ids) - placed, "send_user_will_not_take_part_in_event"
+    )
+
+
+def _skipped(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    return _to(event, event.registered_user_ids, "send_user_will_not_take_part_in_event")
+
+
+def _participants(event: DatingEvent) -> set[int]:
+    plan = event.planned
+    return {uid for uid in (plan.placed_user_ids if plan else ()) if event.is_registered(uid)}
+
+
+def _rules_announced(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    people = _participants(event)
+    messages = _to(event, people, "send_rules")
+    if event.ready_check:
+        messages += _to(event, people, "send_ready_for_event_request")
+    return messages
+
+
+def _round_started(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    round_no = event.round_no
+    plan = event.planned
+    if not round_no or plan is None:
+        return []
+    ends_at = event.timings.round_ends_at(event.start, round_no).isoformat()
+    messages: list[Outgoing] = []
+    for pair in sorted(plan.pairs_in_round(round_no), key=lambda p: (p.a, p.b)):
+        room = event.room_of(round_no, pair.a, pair.b)
+        for me, partner in ((pair.a, pair.b), (pair.b, pair.a)):
+            if room is not None:
+                invite = {"url": room["uri"], "partner_id": partner, "round": round_no, "ends_at": ends_at}
+                messages.append(Outgoing(event.wire_id, me, "invite_to_meeting", invite, round_no))
+            messages.append(Outgoing(event.wire_id, me, "send_partner_profile", {"partner_id": partner}, round_no))
+    resting = [s.user_id for s in plan.sit_outs(round_no)]
+    messages += _to(event, resting, "send_sit_out_message", {"round": round_no, "ends_at": ends_at}, round_no)
+    return messages
+
+
+def _round_ended(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    round_no = recorded.round_no
+    plan = event.planned
+    assert plan is not None
+    messages: list[Outgoing] = []
+    partners = set()
+    for pair in sorted(plan.pairs_in_round(round_no), key=lambda p: (p.a, p.b)):
+        partners |= {pair.a, pair.b}
+        for me, partner in ((pair.a, pair.b), (pair.b, pair.a)):
+            messages.append(Outgoing(event.wire_id, me, "send_partner_rating_request", {"partner_id": partner}, round_no))
+    if recorded.phase == Phase.BREAK.value:
+        messages += _to(event, partners, "send_break_message", round_no=round_no)
+    else:
+        messages += _to(event, plan.placed_user_ids, "send_final_dating_message")
+    return messages
+
+
+def _finished(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    partners: dict[int, list[int]] = {}
+    for a, b in event.matches:
+        partners.setdefault(a, []).append(b)
+        partners.setdefault(b, []).append(a)
+    return [
+        Outgoing(event.wire_id, uid, "send_match_message", {"matches": [{"user_id": p} for p in sorted(found)]})
+        for uid, found in sorted(partners.items())
+    ]
+
+
+def _cancelled(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    return _to(event, event.registered_user_ids, "send_event_cancelled")
+
+
+_BUILDERS = {
+    "Registered": _registered,
+    "ConfirmationOpened": _confirmation_opened,
+    "GroupsFormed": _groups_formed,
+    "Skipped": _skipped,
+    "RulesAnnounced": _rules_announced,
+    "Started": _round_started,
+    "RoundStarted": _round_started,
+    "RoundEnded": _round_ended,
+    "Finished": _finished,
+    "Cancelled": _cancelled,
+}

@@ -1,0 +1,127 @@
+"""The outbox relay: turns the event log into bot messages.
+
+It follows the event store's notification log from the position it stored,
+rebuilds each dating event's state alongside (so every message is computed
+from the state right after the event that calls for it), publishes the
+messages with publisher confirms and only then stores its new position. A
+crash in between publishes the same messages again under the same stable
+message ids, which the bot can drop. One relay publishes at a time: the
+others wait for the leadership lock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any, Protocol
+from uuid import UUID
+
+from datemaker.application import DatingEvents
+from datemaker.bot_messages import Outgoing, messages_for
+from datemaker.domain.dating_event import DatingEvent
+from datemaker.logs import get_logger
+
+log = get_logger(__name__)
+
+POSITION_NAME = "bot"
+
+
+class Leadership(Protocol):
+    def try_acquire(self) -> bool: ...
+    def still_held(self) -> bool: ...
+    def release(self) -> None: ...
+
+
+class SoleLeader:
+    """For a store only one process uses (embedded SQLite)."""
+
+    def try_acquire(self) -> bool:
+        return True
+
+    def still_held(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        app: DatingEvents,
+        publish: Callable[[list[Outgoing]], Awaitable[None]],
+        *,
+        extensions: Collection[str] = (),
+        leadership: Leadership | None = None,
+        chunk: int = 2000,
+        tick_seconds: float = 0.05,
+        states_kept: int = 256,
+    ) -> None:
+        self.app = app
+        self._publish = publish
+        self.extensions = frozenset(extensions)
+        self.leadership = leadership or SoleLeader()
+        self.chunk = chunk
+        self.tick_seconds = tick_seconds
+        self.states_kept = states_kept
+        self._states: OrderedDict[UUID, DatingEvent] = OrderedDict()
+        self.published = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if await asyncio.to_thread(self.leadership.try_acquire):
+                try:
+                    await self._relay(stop)
+                finally:
+                    await asyncio.to_thread(self.leadership.release)
+            else:
+                await _pause(stop, 1.0)  # another instance relays; stand by
+
+    async def _relay(self, stop: asyncio.Event) -> None:
+        position = await asyncio.to_thread(self.app.outbox_position, POSITION_NAME)
+        log.info("relaying the event log to the bot", position=position)
+        while not stop.is_set():
+            last, messages = await asyncio.to_thread(self.read, position)
+            if last == position:
+                await _pause(stop, self.tick_seconds)
+                continue
+            if not await asyncio.to_thread(self.leadership.still_held):
+                log.warning("outbox leadership lost")
+                return
+            if messages:
+                await self._publish(messages)
+                self.published += len(messages)
+            await asyncio.to_thread(self.app.set_outbox_position, POSITION_NAME, last)
+            position = last
+
+    def read(self, position: int) -> tuple[int, list[Outgoing]]:
+        """Messages for the notifications after `position`, and the last id read."""
+        notifications = self.app.recorder.select_notifications(start=position + 1, limit=self.chunk)
+        messages: list[Outgoing] = []
+        last = position
+        for notification in notifications:
+            last = notification.id
+            recorded = self.app.mapper.to_domain_event(notification)
+            if isinstance(recorded, DatingEvent.Event):
+                event = self._state_after(recorded)
+                messages += messages_for(recorded, event, self.extensions)
+        return last, messages
+
+    def _state_after(self, recorded: Any) -> DatingEvent:
+        oid, version = recorded.originator_id, recorded.originator_version
+        event = self._states.pop(oid, None)
+        if event is None or event.version != version - 1:
+            event = None if version == 1 else self.app.repository.get(oid, version=version - 1)
+        event = recorded.mutate(event)
+        self._states[oid] = event
+        while len(self._states) > self.states_kept:
+            self._states.popitem(last=False)
+        assert isinstance(event, DatingEvent)
+        return event
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
