@@ -17,6 +17,7 @@ from datetime import datetime
 
 from eventsourcing.persistence import IntegrityError
 
+from datemaker.adapters.recorders import Deadline
 from datemaker.application import DatingEvents
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent
@@ -60,11 +61,34 @@ class RoundClock:
                     pass
 
     def fire_due(self) -> int:
-        """One pass: fire every deadline due now (up to `batch`)."""
+        """One pass: fire every deadline due now (up to `batch`), all saved in
+        one transaction; when that loses a race, one by one."""
         due = self.app.claim_due(self.clock(), self.lease_seconds, self.batch)
+        if len(due) > 1:
+            try:
+                self._fire_together(due)
+                return len(due)
+            except IntegrityError:
+                pass  # someone else changed one of them: take them one at a time
         for deadline in due:
             self.fire(deadline.wire_id, deadline.due_at)
         return len(due)
+
+    def _fire_together(self, due: list[Deadline]) -> None:
+        now = self.clock()
+        fired: list[tuple[DatingEvent, datetime, list[str], list[int]]] = []
+        for deadline in due:
+            try:
+                event = self.app.get_event(deadline.wire_id)
+            except UnknownEvent:
+                continue
+            self._make_rooms(event, now)
+            taken = event.advance(now, seed=self._rng.randrange(2**63))
+            ended = [e.round_no for e in event.pending_events if isinstance(e, DatingEvent.RoundEnded)]
+            fired.append((event, deadline.due_at, taken, ended))
+        self.app.save_logged(*(event for event, *_ in fired))
+        for event, due_at, taken, ended in fired:
+            self._after_save(event, now, due_at, taken, ended)
 
     def fire(self, wire_id: int, due_at: datetime | None = None) -> list[str]:
         for _ in range(20):
@@ -80,15 +104,20 @@ class RoundClock:
                 self.app.save_logged(event)  # also stores the next deadline
             except IntegrityError:
                 continue  # another writer saved first: look again
-            for action in taken:
-                skew = (now - due_at).total_seconds() if due_at else 0.0
-                log.info("deadline fired", event_id=wire_id, action=action, round=event.round_no, skew_seconds=round(skew, 3))
-                self._on_fired(action, skew)
-            for round_no in ended:
-                self._end_calls(event, round_no)
+            self._after_save(event, now, due_at, taken, ended)
             return taken
         log.error("gave up firing a deadline after repeated conflicts", event_id=wire_id)
         return []
+
+    def _after_save(
+        self, event: DatingEvent, now: datetime, due_at: datetime | None, taken: list[str], ended: list[int]
+    ) -> None:
+        skew = (now - due_at).total_seconds() if due_at else 0.0
+        for action in taken:
+            log.info("deadline fired", event_id=event.wire_id, action=action, round=event.round_no, skew_seconds=round(skew, 3))
+            self._on_fired(action, skew)
+        for round_no in ended:
+            self._end_calls(event, round_no)
 
     def _make_rooms(self, event: DatingEvent, now: datetime) -> None:
         for round_no, count in sorted(event.rooms_needed().items()):
