@@ -69,7 +69,7 @@ def service_tasks(container: Container) -> list[Task]:
     settings = container.settings
     handler = BotCommandHandler(container.events, display_timezone=settings.display_timezone)
     consumer = BotConsumer(settings, handler.handle)
-    clock = RoundClock(container.events, FakeRooms())
+    clock = RoundClock(container.events, FakeRooms(), lease_seconds=settings.clock_lease_seconds)
     publisher = BotPublisher(settings)
     relay = OutboxRelay(
         container.events,

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     bot_extensions: Annotated[frozenset[str], NoDecode] = Field(
         frozenset(), alias="DATEMAKER_BOT_EXTENSIONS"
     )
+    clock_lease_seconds: float = Field(30.0, alias="DATEMAKER_CLOCK_LEASE_SECONDS", gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", alias="DATEMAKER_LOG_LEVEL"
     )
