@@ -105,6 +105,14 @@ CREATE TABLE IF NOT EXISTS datemaker.deadlines (
 );
 CREATE INDEX IF NOT EXISTS deadlines_due_at_idx ON datemaker.deadlines (due_at);
 
+-- Each event's state and how many of its dates have a call running, kept with
+-- every save, so gauges about all events are right whichever instance is asked.
+CREATE TABLE IF NOT EXISTS datemaker.event_summary (
+    wire_id      BIGINT PRIMARY KEY,
+    state        SMALLINT NOT NULL,
+    active_dates INTEGER NOT NULL DEFAULT 0
+);
+
 -- How far the outbox relay has published the event log to the bot.
 CREATE TABLE IF NOT EXISTS datemaker.outbox_position (
     name     TEXT PRIMARY KEY,
@@ -139,5 +147,6 @@ GRANT USAGE ON SEQUENCE datemaker.datingevents_events_notification_id_seq TO dat
 GRANT SELECT, INSERT, UPDATE, DELETE ON datemaker.handled_commands TO datemaker_service;
 GRANT SELECT, INSERT, UPDATE, DELETE ON datemaker.deadlines TO datemaker_service;
 GRANT SELECT, INSERT, UPDATE ON datemaker.outbox_position TO datemaker_service;
+GRANT SELECT, INSERT, UPDATE ON datemaker.event_summary TO datemaker_service;
 
 COMMIT;

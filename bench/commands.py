@@ -432,6 +432,7 @@ def service_env(run: Run) -> dict[str, str]:
         "RABBITMQ_EXCHANGE": run.settings.rabbitmq_exchange,
         "DATEMAKER_RABBITMQ_QUEUE": run.settings.rabbitmq_queue,
         "DATEMAKER_LOG_LEVEL": "WARNING",
+        "DATEMAKER_METRICS_PORT": "0",
         "DEBUG": "false",
         **dict(item.split("=", 1) for item in run.args.service_env),
     })

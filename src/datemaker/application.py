@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from datemaker.adapters.recorders import Deadline, Handled
+from datemaker.adapters.recorders import Deadline, Handled, Summary
 from datemaker.domain.catalog import EventCatalog
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent
@@ -231,12 +231,28 @@ class DatingEvents(Application[Any]):
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Every save of a dating event also stores its next deadline, in the
         same transaction (see domain/timeline.py)."""
-        deadlines = []
+        deadlines, summaries = [], []
         for obj in objs:
             if isinstance(obj, DatingEvent):
                 step = next_step(obj)
                 deadlines.append(Deadline(obj.wire_id, step.at if step else None, step.action if step else ""))
-        return super().save(*objs, deadlines=deadlines, **kwargs)
+                summaries.append(Summary(obj.wire_id, int(obj.state), obj.active_dates))
+        return super().save(*objs, deadlines=deadlines, summaries=summaries, **kwargs)
+
+    def overview(self) -> dict[str, Any]:
+        """Counts by state, running dates, outbox lag (see StoreGauges)."""
+        found: dict[str, Any] = self.recorder.overview()  # type: ignore[attr-defined]
+        found["oldest_unpublished_age"] = 0.0
+        if found["head"] > found["position"]:
+            first = self.recorder.select_notifications(start=found["position"] + 1, limit=1)
+            if first:
+                recorded = self.mapper.to_domain_event(first[0])
+                found["oldest_unpublished_age"] = max((self.clock() - recorded.timestamp).total_seconds(), 0.0)
+        return found
+
+    def ping(self) -> None:
+        """Raises when the event store does not answer."""
+        self.recorder.max_notification_id()
 
     def claim_due(self, now: datetime, lease_seconds: float, limit: int) -> list[Deadline]:
         return self.recorder.claim_due(now, now + timedelta(seconds=lease_seconds), limit)  # type: ignore[attr-defined, no-any-return]

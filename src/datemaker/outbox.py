@@ -24,6 +24,7 @@ from datemaker.logs import get_logger
 log = get_logger(__name__)
 
 POSITION_NAME = "bot"
+ENDINGS = {"Finished": "finished", "Skipped": "skipped", "Cancelled": "cancelled"}
 
 
 class Leadership(Protocol):
@@ -56,6 +57,7 @@ class OutboxRelay:
         chunk: int = 2000,
         tick_seconds: float = 0.05,
         states_kept: int = 256,
+        on_event_ended: Callable[[str], None] | None = None,
     ) -> None:
         self.app = app
         self._publish = publish
@@ -66,6 +68,8 @@ class OutboxRelay:
         self.states_kept = states_kept
         self._states: OrderedDict[UUID, DatingEvent] = OrderedDict()
         self.published = 0
+        self._on_event_ended = on_event_ended or (lambda outcome: None)
+        self._ended: list[str] = []  # outcomes read but not yet relayed
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -93,18 +97,25 @@ class OutboxRelay:
                 self.published += len(messages)
             await asyncio.to_thread(self.app.set_outbox_position, POSITION_NAME, last)
             position = last
+            for outcome in self._ended:  # counted once, by the relay that published them
+                self._on_event_ended(outcome)
+            self._ended.clear()
 
     def read(self, position: int) -> tuple[int, list[Outgoing]]:
         """Messages for the notifications after `position`, and the last id read."""
         notifications = self.app.recorder.select_notifications(start=position + 1, limit=self.chunk)
         messages: list[Outgoing] = []
         last = position
+        self._ended.clear()
         for notification in notifications:
             last = notification.id
             recorded = self.app.mapper.to_domain_event(notification)
             if isinstance(recorded, DatingEvent.Event):
                 event = self._state_after(recorded)
                 messages += messages_for(recorded, event, self.extensions)
+                outcome = ENDINGS.get(type(recorded).__name__)
+                if outcome:
+                    self._ended.append(outcome)
         return last, messages
 
     def _state_after(self, recorded: Any) -> DatingEvent:

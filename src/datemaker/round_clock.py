@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -49,10 +50,12 @@ class RoundClock:
         self._rng = rng or random.Random()
         self._on_fired = on_fired or (lambda action, skew: None)
         self.ready = asyncio.Event()
+        self.alive_at = 0.0  # monotonic time of the last pass, for readiness
 
     async def run(self, stop: asyncio.Event) -> None:
         self.ready.set()
         while not stop.is_set():
+            self.alive_at = time.monotonic()
             fired = await asyncio.to_thread(self.fire_due)
             if fired == 0:
                 try:

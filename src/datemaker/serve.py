@@ -52,53 +52,21 @@ async def _serve(container: Container, tasks: Sequence[Task], grace: float) -> b
     return healthy
 
 
-REPLY_MEMORY_SECONDS = 7 * 24 * 3600  # how long a redelivery still finds its reply
-
-
-OUTBOX_LOCK_KEY = 0x646D5F6F7574  # the advisory lock one relay holds
-
-
-def service_tasks(container: Container) -> list[Task]:
-    from datemaker.adapters.postgres import AdvisoryLeader
-    from datemaker.adapters.rabbitmq import BotConsumer, BotPublisher
-    from datemaker.bot_commands import BotCommandHandler
-    from datemaker.outbox import OutboxRelay, SoleLeader
-    from datemaker.round_clock import RoundClock
-    from datemaker.rooms import FakeRooms
-
-    settings = container.settings
-    handler = BotCommandHandler(container.events, display_timezone=settings.display_timezone)
-    consumer = BotConsumer(settings, handler.handle)
-    clock = RoundClock(container.events, FakeRooms(), lease_seconds=settings.clock_lease_seconds)
-    publisher = BotPublisher(settings)
-    relay = OutboxRelay(
-        container.events,
-        publisher.publish,
-        extensions=settings.bot_extensions,
-        leadership=AdvisoryLeader(settings, OUTBOX_LOCK_KEY) if settings.uses_postgres else SoleLeader(),
-    )
-
-    async def outbox(stop: asyncio.Event) -> None:
-        await publisher.start()
-        try:
-            await relay.run(stop)
-        finally:
-            await publisher.close()
-
-    async def forget_old_replies(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            removed = await asyncio.to_thread(container.events.forget_handled_before, REPLY_MEMORY_SECONDS)
-            if removed:
-                log.info("forgot old replies", count=removed)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=3600)
-            except TimeoutError:
-                pass
-
-    return [consumer.run, clock.run, outbox, forget_old_replies]
-
-
 def run_service(container: Container, tasks: Sequence[Task] | None = None, grace: float = 10.0) -> None:
+    """Serve until SIGTERM/SIGINT; exit non-zero when a task failed."""
+    from datemaker.service import build_service
+
     container.events  # opens the store and checks the PostgreSQL schema first
-    if not asyncio.run(_serve(container, service_tasks(container) if tasks is None else tasks, grace)):
+    service = None
+    if tasks is None:
+        service = build_service(container)
+        tasks = service.tasks()
+        if service.health is not None:
+            service.health.start()
+    try:
+        healthy = asyncio.run(_serve(container, tasks, grace))
+    finally:
+        if service is not None and service.health is not None:
+            service.health.stop()
+    if not healthy:
         raise SystemExit(1)

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     bot_extensions: Annotated[frozenset[str], NoDecode] = Field(
         frozenset(), alias="DATEMAKER_BOT_EXTENSIONS"
     )
+    metrics_host: str = Field("0.0.0.0", alias="DATEMAKER_METRICS_HOST")
+    # /metrics, /healthz and /readyz; 0 picks a free port, -1 turns them off.
+    metrics_port: int = Field(9464, alias="DATEMAKER_METRICS_PORT", ge=-1, lt=65536)
     clock_lease_seconds: float = Field(30.0, alias="DATEMAKER_CLOCK_LEASE_SECONDS", gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", alias="DATEMAKER_LOG_LEVEL"

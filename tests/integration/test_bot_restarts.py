@@ -71,6 +71,7 @@ def serve(settings) -> subprocess.Popen:
         "RABBITMQ_EXCHANGE": settings.rabbitmq_exchange,
         "DATEMAKER_RABBITMQ_QUEUE": settings.rabbitmq_queue,
         "DATEMAKER_LOG_LEVEL": "WARNING",
+        "DATEMAKER_METRICS_PORT": "0",
     }
     return subprocess.Popen(
         [sys.executable, "-m", "datemaker", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -42,6 +42,7 @@ def serve(settings) -> subprocess.Popen:
         "DATEMAKER_RABBITMQ_QUEUE": settings.rabbitmq_queue,
         "DATEMAKER_CLOCK_LEASE_SECONDS": "1",
         "DATEMAKER_LOG_LEVEL": "WARNING",
+        "DATEMAKER_METRICS_PORT": "0",
     }
     return subprocess.Popen([sys.executable, "-m", "datemaker", "serve"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -18,6 +18,7 @@ REQUIRED_TABLES = (
     (SCHEMA, "handled_commands"),
     (SCHEMA, "deadlines"),
     (SCHEMA, "outbox_position"),
+    (SCHEMA, "event_summary"),
 )
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
@@ -78,6 +79,7 @@ class Received:
     command: BotCommand | None
     answer: Answer | None  # set for bad input found while parsing
     chat_id: int | None
+    arrived: float = field(default_factory=time.monotonic)
 
 
 def receive(message: AbstractIncomingMessage) -> Received:
@@ -111,25 +113,36 @@ class BotConsumer:
         *,
         batch_size: int = 256,
         prefetch: int = 512,
-        on_answer: Callable[[str, Answer], None] | None = None,
+        on_answer: Callable[[str, str, float], None] | None = None,
+        queue_depth_every: float = 5.0,
     ) -> None:
         self.settings = settings
         self._handle = handle
         self.batch_size = batch_size
         self.prefetch = prefetch
-        self._on_answer = on_answer or (lambda command, answer: None)
+        self._on_answer = on_answer or (lambda command, outcome, seconds: None)
+        self.queue_depth_every = queue_depth_every
         self._inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         self.ready = asyncio.Event()  # set once consuming
+        self.queue_depth = 0  # messages waiting in the input queue, as last read
+        self._connection: AbstractRobustConnection | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed
 
     async def run(self, stop: asyncio.Event) -> None:
         connection: AbstractRobustConnection = await aio_pika.connect_robust(
             broker_url(self.settings), client_properties={"connection_name": "datemaker"}
         )
+        self._connection = connection
+        watcher: asyncio.Task[None] | None = None
         try:
             channel = await connection.channel(publisher_confirms=True)
             await channel.set_qos(prefetch_count=self.prefetch)
             topology = await declare_topology(channel, self.settings)
             tag = await topology.queue.consume(self._inbox.put, no_ack=False)
+            watcher = asyncio.create_task(self._watch_queue_depth(connection, stop))
             self.ready.set()
             log.info("consuming", queue=self.settings.rabbitmq_queue, routing_key=self.settings.inbound_routing_key)
             # While one batch's replies go out, the next batch is handled; each
@@ -149,7 +162,25 @@ class BotConsumer:
             await topology.queue.cancel(tag)
             await self._give_back_unprocessed()
         finally:
+            if watcher is not None:
+                watcher.cancel()
             await connection.close()
+
+    async def _watch_queue_depth(self, connection: AbstractRobustConnection, stop: asyncio.Event) -> None:
+        """Read how many messages wait in the queue, every few seconds."""
+        channel = await connection.channel()
+        while not stop.is_set():
+            try:
+                declared = await channel.declare_queue(self.settings.rabbitmq_queue, passive=True)
+                self.queue_depth = int(declared.declaration_result.message_count or 0)
+            except Exception as exc:  # reconnecting: try again next time
+                log.debug("queue depth unavailable", error=repr(exc))
+                if channel.is_closed:
+                    channel = await connection.channel()
+            try:
+                await asyncio.wait_for(stop.wait(), self.queue_depth_every)
+            except TimeoutError:
+                pass
 
     async def _next_batch(self, stop: asyncio.Event) -> list[AbstractIncomingMessage]:
         getter = asyncio.ensure_future(self._inbox.get())
@@ -180,8 +211,9 @@ class BotConsumer:
         except Exception as exc:  # broker trouble: unacked messages come back
             log.warning("could not settle a batch; it will be redelivered", error=repr(exc))
             return
+        now = time.monotonic()
         for r, answer in settled:
-            self._on_answer(r.command.name if r.command else "invalid", answer)
+            self._on_answer(r.command.name if r.command else "invalid", answer.outcome, now - r.arrived)
 
     async def _answers(self, commands: list[BotCommand]) -> list[Answer]:
         if not commands:
@@ -226,9 +258,12 @@ class BotConsumer:
 class BotPublisher:
     """Publishes datemaker's own commands to the bot, with publisher confirms."""
 
-    def __init__(self, settings: Settings, *, in_flight: int = 2000) -> None:
+    def __init__(
+        self, settings: Settings, *, in_flight: int = 2000, on_published: Callable[[str], None] | None = None
+    ) -> None:
         self.settings = settings
         self.in_flight = in_flight
+        self._on_published = on_published or (lambda command: None)
         self._connection: AbstractRobustConnection | None = None
         self._exchange: AbstractExchange | None = None
 
@@ -262,6 +297,7 @@ class BotPublisher:
         )
         log.info("published", event_id=message.event_id, user_id=message.user_id, command=message.command,
                  round=message.round_no, message_id=message.message_id)
+        self._on_published(message.command)
 
     async def close(self) -> None:
         if self._connection is not None:

@@ -22,6 +22,12 @@ class Handled(NamedTuple):
     outcome: str
 
 
+class Summary(NamedTuple):
+    wire_id: int
+    state: int
+    active_dates: int  # dates of the round under way (calls running now)
+
+
 class Deadline(NamedTuple):
     wire_id: int
     due_at: datetime | None  # None: nothing pending any more
@@ -51,6 +57,16 @@ class PostgresRecorder(PostgresApplicationRecorder):
                 ).format(schema=Identifier(self.datastore.schema)),
                 pending,
             )
+        summaries: Sequence[Summary] = kwargs.get("summaries") or ()
+        if summaries:
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {schema}.event_summary (wire_id, state, active_dates) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (wire_id) DO UPDATE"
+                    " SET state = EXCLUDED.state, active_dates = EXCLUDED.active_dates"
+                ).format(schema=Identifier(self.datastore.schema)),
+                [tuple(x) for x in summaries],
+            )
         done = [d.wire_id for d in deadlines if d.due_at is None]
         if done:
             curs.execute(
@@ -75,6 +91,24 @@ class PostgresRecorder(PostgresApplicationRecorder):
                 {"now": now, "lease_until": lease_until, "limit": limit},
             )
             return sorted((Deadline(**row) for row in curs.fetchall()), key=lambda d: d.due_at)
+
+    def overview(self) -> dict[str, Any]:
+        """Numbers about all events, for gauges: counts by state, running
+        dates, and how far the outbox lags behind the event log."""
+        schema = Identifier(self.datastore.schema)
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT state, count(*) AS n FROM {schema}.event_summary GROUP BY state").format(schema=schema))
+            by_state = {int(row["state"]): int(row["n"]) for row in curs.fetchall()}
+            curs.execute(SQL("SELECT coalesce(sum(active_dates), 0) AS n FROM {schema}.event_summary").format(schema=schema))
+            active = int(curs.fetchone()["n"])
+            curs.execute(
+                SQL(
+                    "SELECT (SELECT coalesce(max(notification_id), 0) FROM {schema}.{events}) AS head,"
+                    " (SELECT coalesce(max(position), 0) FROM {schema}.outbox_position) AS position"
+                ).format(schema=schema, events=Identifier(self.events_table_name))
+            )
+            row = curs.fetchone()
+        return {"by_state": by_state, "active_dates": active, "head": int(row["head"]), "position": int(row["position"])}
 
     def next_due_at(self) -> datetime | None:
         with self.datastore.transaction(commit=False) as curs:
@@ -169,6 +203,8 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
             "CREATE TABLE IF NOT EXISTS deadlines (wire_id INTEGER PRIMARY KEY, due_at TEXT NOT NULL,"
             " action TEXT NOT NULL, leased_until TEXT)",
             "CREATE TABLE IF NOT EXISTS outbox_position (name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS event_summary (wire_id INTEGER PRIMARY KEY, state INTEGER NOT NULL,"
+            " active_dates INTEGER NOT NULL DEFAULT 0)",
             "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, username TEXT NOT NULL,"
             " password_hash TEXT, bio TEXT, birthday TEXT, sex TEXT, name TEXT, city TEXT,"
             " rating REAL DEFAULT 0.0, manual_score INTEGER DEFAULT 2)",
@@ -181,6 +217,8 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
                 "INSERT OR REPLACE INTO handled_commands (dedupe_key, reply, outcome) VALUES (?, ?, ?)",
                 [tuple(h) for h in handled],
             )
+        for x in kwargs.get("summaries") or ():
+            c.execute("INSERT OR REPLACE INTO event_summary (wire_id, state, active_dates) VALUES (?, ?, ?)", tuple(x))
         for d in kwargs.get("deadlines") or ():
             if d.due_at is None:
                 c.execute("DELETE FROM deadlines WHERE wire_id = ?", (d.wire_id,))
@@ -205,6 +243,18 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
                 [(_utc_text(lease_until), row[0]) for row in rows],
             )
             return [Deadline(row[0], datetime.fromisoformat(row[1]), row[2]) for row in rows]
+
+    def overview(self) -> dict[str, Any]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT state, count(*) FROM event_summary GROUP BY state")
+            by_state = {int(state): int(n) for state, n in c.fetchall()}
+            c.execute("SELECT coalesce(sum(active_dates), 0) FROM event_summary")
+            active = int(c.fetchone()[0])
+            c.execute(f"SELECT coalesce(max(rowid), 0) FROM {self.events_table_name}")
+            head = int(c.fetchone()[0])
+            c.execute("SELECT coalesce(max(position), 0) FROM outbox_position")
+            position = int(c.fetchone()[0])
+        return {"by_state": by_state, "active_dates": active, "head": head, "position": position}
 
     def next_due_at(self) -> datetime | None:
         with self.datastore.transaction(commit=False) as c:

@@ -159,6 +159,13 @@ class DatingEvent(Aggregate):
         return Plan.from_record(self.plan) if self.plan is not None else None
 
     @property
+    def active_dates(self) -> int:
+        """Dates whose call is running now: those of the round under way."""
+        if self.state is not EventState.RUNNING or self.phase != Phase.ROUND.value:
+            return 0
+        return len(self.rooms.get(str(self.round_no), {}))
+
+    @property
     def places_left(self) -> int | None:
         if self.capacity is None:
             return None

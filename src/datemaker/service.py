@@ -1,0 +1,115 @@
+"""Wires the parts of `datemaker serve` together, once, from the container:
+the bot consumer, the round clock, the outbox relay, housekeeping, and the
+metrics and health endpoints that watch them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from datemaker.adapters.http_endpoints import HealthServer
+from datemaker.adapters.metrics import Metrics
+from datemaker.adapters.postgres import AdvisoryLeader
+from datemaker.adapters.rabbitmq import BotConsumer, BotPublisher
+from datemaker.bootstrap import Container
+from datemaker.bot_commands import BotCommandHandler
+from datemaker.logs import get_logger
+from datemaker.outbox import OutboxRelay, SoleLeader
+from datemaker.rooms import FakeRooms, RoomsPort
+from datemaker.round_clock import RoundClock
+
+log = get_logger(__name__)
+
+Task = Callable[[asyncio.Event], Awaitable[None]]
+
+REPLY_MEMORY_SECONDS = 7 * 24 * 3600  # how long a redelivery still finds its reply
+OUTBOX_LOCK_KEY = 0x646D5F6F7574  # the advisory lock one relay holds
+CLOCK_STALE_SECONDS = 10.0  # a clock silent this long is not running
+
+
+@dataclass
+class Service:
+    container: Container
+    metrics: Metrics
+    consumer: BotConsumer
+    clock: RoundClock
+    relay: OutboxRelay
+    publisher: BotPublisher
+    health: HealthServer | None = None
+    running: set[str] = field(default_factory=set)
+
+    def tasks(self) -> list[Task]:
+        return [self._watched("consumer", self.consumer.run), self._watched("clock", self.clock.run),
+                self._watched("outbox", self._outbox), self._forget_old_replies]
+
+    def _watched(self, name: str, task: Task) -> Task:
+        async def run(stop: asyncio.Event) -> None:
+            self.running.add(name)
+            try:
+                await task(stop)
+            finally:
+                self.running.discard(name)
+
+        run.__name__ = name
+        return run
+
+    async def _outbox(self, stop: asyncio.Event) -> None:
+        await self.publisher.start()
+        try:
+            await self.relay.run(stop)
+        finally:
+            await self.publisher.close()
+
+    async def _forget_old_replies(self, stop: asyncio.Event) -> None:
+        events = self.container.events
+        while not stop.is_set():
+            removed = await asyncio.to_thread(events.forget_handled_before, REPLY_MEMORY_SECONDS)
+            if removed:
+                log.info("forgot old replies", count=removed)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=3600)
+            except TimeoutError:
+                pass
+
+    def problems(self) -> list[str]:
+        """Why the service is not ready; empty when it is (for /readyz)."""
+        found = []
+        try:
+            self.container.events.ping()
+        except Exception:
+            found.append("event store unreachable")
+        if not self.consumer.connected:
+            found.append("RabbitMQ unreachable")
+        if "consumer" not in self.running or not self.consumer.ready.is_set():
+            found.append("consumer not running")
+        if "clock" not in self.running or time.monotonic() - self.clock.alive_at > CLOCK_STALE_SECONDS:
+            found.append("round clock not running")
+        return found
+
+
+def build_service(container: Container, rooms: RoomsPort | None = None, metrics_port: int | None = None) -> Service:
+    settings = container.settings
+    events = container.events
+    metrics = Metrics()
+    metrics.watch_store(events.overview)
+    metrics.input_queue.set_function(lambda: consumer.queue_depth)
+    handler = BotCommandHandler(events, display_timezone=settings.display_timezone)
+    consumer = BotConsumer(settings, handler.handle, on_answer=metrics.command_answered)
+    clock = RoundClock(
+        events, rooms or FakeRooms(), lease_seconds=settings.clock_lease_seconds, on_fired=metrics.deadline_fired
+    )
+    publisher = BotPublisher(settings, on_published=metrics.message_published)
+    relay = OutboxRelay(
+        events,
+        publisher.publish,
+        extensions=settings.bot_extensions,
+        leadership=AdvisoryLeader(settings, OUTBOX_LOCK_KEY) if settings.uses_postgres else SoleLeader(),
+        on_event_ended=metrics.event_ended,
+    )
+    service = Service(container, metrics, consumer, clock, relay, publisher)
+    port = settings.metrics_port if metrics_port is None else metrics_port
+    if port >= 0:
+        service.health = HealthServer(metrics.registry, service.problems, host=settings.metrics_host, port=port)
+    return service
