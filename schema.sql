@@ -119,6 +119,14 @@ CREATE TABLE IF NOT EXISTS datemaker.outbox_position (
     position BIGINT NOT NULL
 );
 
+-- Google Meet quotas belong to the account, not to one instance: the next
+-- free slot of each kind of call (create, write, read), claimed atomically by
+-- every instance (adapters/meet_pace.py).
+CREATE TABLE IF NOT EXISTS datemaker.meet_pace (
+    name      TEXT PRIMARY KEY,
+    next_free TIMESTAMPTZ NOT NULL
+);
+
 -- History is evidence (complaint review): refuse any change to it.
 CREATE OR REPLACE FUNCTION datemaker.refuse_history_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -147,6 +155,7 @@ GRANT USAGE ON SEQUENCE datemaker.datingevents_events_notification_id_seq TO dat
 GRANT SELECT, INSERT, UPDATE, DELETE ON datemaker.handled_commands TO datemaker_service;
 GRANT SELECT, INSERT, UPDATE, DELETE ON datemaker.deadlines TO datemaker_service;
 GRANT SELECT, INSERT, UPDATE ON datemaker.outbox_position TO datemaker_service;
+GRANT SELECT, INSERT, UPDATE ON datemaker.meet_pace TO datemaker_service;
 GRANT SELECT, INSERT, UPDATE ON datemaker.event_summary TO datemaker_service;
 
 COMMIT;

@@ -339,6 +339,7 @@ class StoreOutcome:
     finished: int = 0
     problems: list[str] = field(default_factory=list)
     rounds: Counter[int] = field(default_factory=Counter)
+    rounds_of: dict[int, int] = field(default_factory=dict)
 
 
 def analyse_store(app: Any, planned: dict[int, Planned]) -> StoreOutcome:
@@ -359,6 +360,7 @@ def analyse_store(app: Any, planned: dict[int, Planned]) -> StoreOutcome:
         started = [e for e in events if isinstance(e, DatingEvent.Started)]
         rounds = Plan.from_record(started[0].plan).rounds_count if started else 0
         outcome.rounds[rounds] += 1
+        outcome.rounds_of[wire_id] = rounds
         if kinds["Finished"] == 1:
             outcome.finished += 1
         want = {"ConfirmationOpened": 1, "GroupsFormed": 1, "RulesAnnounced": 1, "Started": 1,
@@ -382,7 +384,7 @@ def analyse_store(app: Any, planned: dict[int, Planned]) -> StoreOutcome:
 
 
 # The deadline each bot command answers to (for the delivered skew).
-def message_due(command: str, round_no: int, p: Planned) -> datetime | None:
+def message_due(command: str, round_no: int, p: Planned, rounds: int) -> datetime | None:
     t, s = p.timings, p.start
     if command == "confirm_registration":
         return t.confirmation_opens_at(s)
@@ -392,8 +394,10 @@ def message_due(command: str, round_no: int, p: Planned) -> datetime | None:
         return t.rules_at(s)
     if command in ("invite_to_meeting", "send_partner_profile", "send_sit_out_message"):
         return t.round_starts_at(s, round_no)
-    if command in ("send_partner_rating_request", "send_break_message", "send_final_dating_message"):
+    if command in ("send_partner_rating_request", "send_break_message"):
         return t.round_ends_at(s, round_no)
+    if command == "send_final_dating_message":  # carries round 0: due when the last round ends
+        return t.round_ends_at(s, rounds)
     return None
 
 
@@ -535,6 +539,8 @@ def start_worker(run: Run, variant: str, settings: Any) -> Worker:
         "DATEMAKER_POSTGRES_USER": PG_USER, "DATEMAKER_STORE": "postgres", "RABBITMQ_HOST": HOST,
         "RABBITMQ_PORT": str(AMQP_PORT), "RABBITMQ_EXCHANGE": settings.rabbitmq_exchange,
         "DATEMAKER_RABBITMQ_QUEUE": settings.rabbitmq_queue, "DATEMAKER_LOG_LEVEL": "WARNING", "DEBUG": "false",
+        # /metrics on a free port of 127.0.0.1 only (the default binds 0.0.0.0:9464)
+        "DATEMAKER_METRICS_HOST": HOST, "DATEMAKER_METRICS_PORT": "0",
     })
     if variant == "service":
         env.update(dict(item.split("=", 1) for item in run.args.service_env))
@@ -740,7 +746,7 @@ async def phase_skew(run: Run, broker: Broker, variant: str, count: int) -> None
         delivered = []
         for mid, arrived in arrivals.seen.items():
             _, wire, round_no, command, _ = mid.split(":")
-            due = message_due(command, int(round_no), planned[int(wire)])
+            due = message_due(command, int(round_no), planned[int(wire)], outcome.rounds_of.get(int(wire), 0))
             if due is not None:
                 delivered.append((arrived - due.timestamp()) * 1e3)
         left = await asyncio.to_thread(probe.deadline_actions)

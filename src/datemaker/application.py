@@ -273,8 +273,9 @@ class DatingEvents(Application[Any]):
             domain_event = recording.domain_event
             if domain_event.originator_id in wire_ids:
                 fields = {
-                    key: getattr(domain_event, key)
-                    for key in ("user_id", "state", "reason")
+                    name: getattr(domain_event, key)
+                    for key, name in (("user_id", "user_id"), ("state", "state"), ("reason", "reason"),
+                                      ("round_no", "round"), ("phase", "phase"))
                     if hasattr(domain_event, key)
                 }
                 log.info(

@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     # Google Meet
     meet_creds_file: Path = Field(Path("creds.json"), alias="MEET_CREDS_FILE")
     meet_token_file: Path = Field(Path("token.json"), alias="MEET_TOKEN_FILE")
+    meet_backend: Literal["fake", "google"] = Field("fake", alias="DATEMAKER_MEET_BACKEND")
+    # Unset: Google's own endpoint. A plain http:// address (a local fake) is
+    # called with anonymous credentials.
+    meet_api_endpoint: str = Field("", alias="MEET_API_ENDPOINT")
+    # Paces under the account's quotas; creates and ends together stay under
+    # the 100 writes a minute, reads under 600.
+    meet_create_per_minute: float = Field(10.0, alias="DATEMAKER_MEET_CREATE_PER_MINUTE", gt=0)
+    meet_writes_per_minute: float = Field(90.0, alias="DATEMAKER_MEET_WRITES_PER_MINUTE", gt=0)
+    meet_reads_per_minute: float = Field(500.0, alias="DATEMAKER_MEET_READS_PER_MINUTE", gt=0)
 
     # Behaviour
     display_timezone: str = Field(

@@ -94,10 +94,12 @@ class TestBot:
             found.append(message)
         return found
 
-    async def close(self) -> None:
-        for name in (self.settings.rabbitmq_queue, dead_letter_queue_name(self.settings)):
-            await self.channel.queue_delete(name)
-        await self.channel.exchange_delete(self.settings.rabbitmq_exchange)
+    async def close(self, keep_topology: bool = False) -> None:
+        """Disconnect; unless kept, delete the test's exchange and queues."""
+        if not keep_topology:
+            for name in (self.settings.rabbitmq_queue, dead_letter_queue_name(self.settings)):
+                await self.channel.queue_delete(name)
+            await self.channel.exchange_delete(self.settings.rabbitmq_exchange)
         await self.connection.close()
 
 

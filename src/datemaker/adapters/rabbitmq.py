@@ -129,7 +129,10 @@ class BotConsumer:
 
     @property
     def connected(self) -> bool:
-        return self._connection is not None and not self._connection.is_closed
+        # A robust connection that is reconnecting is not closed, but its
+        # `connected` event is clear until the broker answers again.
+        conn = self._connection
+        return conn is not None and not conn.is_closed and conn.connected.is_set()
 
     async def run(self, stop: asyncio.Event) -> None:
         connection: AbstractRobustConnection = await aio_pika.connect_robust(

@@ -45,6 +45,8 @@ from datemaker.domain.timings import Timings
 # to confirm at once. Withdrawing stays possible until the event starts.
 REGISTRATION_OPEN = frozenset({EventState.NOT_STARTED, EventState.REG_CONFIRM})
 WITHDRAWAL_OPEN = frozenset({EventState.NOT_STARTED, EventState.REG_CONFIRM, EventState.READY})
+# Who joined which call is a fact worth keeping even after the event is over.
+ATTENDANCE_OPEN = frozenset({EventState.RUNNING, EventState.FINISHED, EventState.CANCELLED})
 
 DEFAULT_USERS_LIMIT = 20
 REACTIONS = ("like", "dislike", "report")
@@ -124,6 +126,8 @@ class DatingEvent(Aggregate):
         self.room_pool: dict[str, list[dict[str, str]]] = {}
         # str(round) -> {"a-b": room} given to each pair when the round starts
         self.rooms: dict[str, dict[str, dict[str, str]]] = {}
+        # str(round) -> {"dates": [...], "final": bool}: who joined each date's call
+        self.attendance: dict[str, dict[str, Any]] = {}
 
     # --- reading ----------------------------------------------------------
 
@@ -428,6 +432,46 @@ class DatingEvent(Aggregate):
         pool = self.room_pool.get(str(round_no), [])
         pairs = sorted(plan.pairs_in_round(round_no), key=lambda p: (p.a, p.b))
         return {f"{p.a}-{p.b}": dict(room) for p, room in zip(pairs, pool, strict=False)}
+
+    # --- attendance -------------------------------------------------------
+
+    def rounds_to_close(self) -> list[int]:
+        """Rounds whose calls are over but whose attendance is not recorded
+        yet: the durable marker the round clock works from."""
+        if self.state not in ATTENDANCE_OPEN:
+            return []
+        recorded = self._attendance()
+        return [n for n in range(1, self._last_ended_round() + 1) if self.rooms.get(str(n)) and str(n) not in recorded]
+
+    def final_attendance_due(self) -> bool:
+        """After the event every room is read once more (late sessions,
+        someone back in an old link), and recorded as final."""
+        if self.state is not EventState.FINISHED:
+            return False
+        recorded = self._attendance()
+        return any(self.rooms.get(str(n)) and not recorded.get(str(n), {}).get("final") for n in range(1, self.round_no + 1))
+
+    def record_attendance(self, round_no: int, dates: list[dict[str, Any]], at: datetime, final: bool = False) -> None:
+        """Who joined each date of an ended round, when and for how long; the
+        final reading after the event replaces the one taken at the round's end."""
+        if self.state not in ATTENDANCE_OPEN:
+            raise IllegalTransition(self.state.name, "record attendance")
+        if not 1 <= round_no <= self._last_ended_round():
+            raise IllegalTransition(f"round {round_no} not ended", "record attendance")
+        earlier = self._attendance().get(str(round_no))
+        if earlier is not None and (earlier["final"] or not final):
+            raise IllegalTransition(f"round {round_no} recorded", "record attendance again")
+        self._attendance_recorded(round_no=round_no, dates=[dict(d) for d in dates], final=final, at=at)
+
+    @event("AttendanceRecorded")
+    def _attendance_recorded(self, round_no: int, dates: list[dict[str, Any]], final: bool, at: datetime) -> None:
+        self.attendance = {**self._attendance(), str(round_no): {"dates": list(dates), "final": final}}
+
+    def _attendance(self) -> dict[str, dict[str, Any]]:
+        return self.__dict__.get("attendance", {})  # snapshots older than attendance lack it
+
+    def _last_ended_round(self) -> int:
+        return self.round_no - 1 if self.phase == Phase.ROUND.value else self.round_no
 
     # --- ratings and the end ---------------------------------------------
 

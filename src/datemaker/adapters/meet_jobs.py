@@ -1,0 +1,121 @@
+"""The rooms port's side of the round clock, as jobs the clock runs off its
+deadline loop: make the rooms an event still needs, close a round (end its
+calls, then record who attended), and read every room once more after the
+event. Each job starts from the event's recorded state and saves through
+the aggregate, so running one twice, or late after a restart, records
+nothing twice (see DatingEvent.rounds_to_close / final_attendance_due)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from datemaker.adapters.meet_attendance import Names, date_attendance, known_accounts, platform_names
+from datemaker.application import DatingEvents
+from datemaker.domain.dating_event import DatingEvent
+from datemaker.logs import get_logger
+from datemaker.rooms import Room, RoomsPort
+
+log = get_logger(__name__)
+
+
+class RoomJobs:
+    def __init__(
+        self,
+        app: DatingEvents,
+        rooms: RoomsPort,
+        *,
+        clock: Callable[[], datetime],
+        names: Names | None = None,
+    ) -> None:
+        self.app = app
+        self.rooms = rooms
+        self.clock = clock
+        self.names = names or platform_names(app)
+
+    def reserve(self, wire_id: int) -> int:
+        """Make rooms for the rounds still short of them, earliest round
+        first, and record them; returns how many were recorded."""
+        needed = sum(self.app.get_event(wire_id).rooms_needed().values())
+        if not needed:
+            return 0
+        made = self.rooms.reserve(needed)
+        if not made:
+            return 0
+        now = self.clock()
+        surplus = self.app.change(wire_id, lambda event: add_rooms(event, made, now))
+        if surplus:  # another instance filled the gap meanwhile; nobody has these links
+            log.warning("rooms made but no longer needed", event_id=wire_id, count=len(surplus))
+        log.info("rooms reserved", event_id=wire_id, count=len(made) - len(surplus), still_needed=needed - len(made))
+        return len(made) - len(surplus)
+
+    def close_round(self, wire_id: int, round_no: int) -> bool:
+        event = self.app.get_event(wire_id)
+        if round_no not in event.rounds_to_close():
+            return False
+        for room in event.rooms[str(round_no)].values():
+            try:
+                self.rooms.end_call(Room(**room))
+            except Exception as exc:  # a call left running ends when people leave
+                log.warning("could not end a call", event_id=wire_id, round=round_no, error=type(exc).__name__)
+        dates = self._read_round(event, round_no)
+        now = self.clock()
+
+        def record(fresh: DatingEvent) -> None:
+            if round_no in fresh.rounds_to_close():
+                fresh.record_attendance(round_no, dates, now)
+
+        self.app.change(wire_id, record)
+        log.info("attendance recorded", event_id=wire_id, round=round_no, dates=len(dates))
+        return True
+
+    def final_pass(self, wire_id: int) -> bool:
+        event = self.app.get_event(wire_id)
+        if not event.final_attendance_due():
+            return False
+        recorded = getattr(event, "attendance", {})
+        rounds = [
+            n for n in range(1, event.round_no + 1)
+            if event.rooms.get(str(n)) and not recorded.get(str(n), {}).get("final")
+        ]
+        read = {n: self._read_round(event, n) for n in rounds}
+        now = self.clock()
+
+        def record(fresh: DatingEvent) -> None:
+            done = getattr(fresh, "attendance", {})
+            for n, dates in read.items():
+                if not done.get(str(n), {}).get("final"):
+                    fresh.record_attendance(n, dates, now, final=True)
+
+        self.app.change(wire_id, record)
+        log.info("final attendance recorded", event_id=wire_id, rounds=len(rounds))
+        return True
+
+    def _read_round(self, event: DatingEvent, round_no: int) -> list[dict[str, Any]]:
+        given = sorted(event.rooms[str(round_no)].items())
+        pairs = [tuple(int(uid) for uid in key.split("-")) for key, _ in given]
+        names = self.names([uid for pair in pairs for uid in pair])
+        accounts = known_accounts(getattr(event, "attendance", {}))
+        t = event.timings
+        window = (t.round_starts_at(event.start, round_no), t.round_ends_at(event.start, round_no))
+        dates = []
+        for (a, b), (_, room) in zip(pairs, given, strict=True):
+            try:
+                attendees = self.rooms.attendance(Room(**room))
+            except Exception as exc:  # recorded as unread; the final pass tries again
+                log.warning("could not read a room's attendance", event_id=event.wire_id, round=round_no, error=type(exc).__name__)
+                attendees = None
+            dates.append(date_attendance((a, b), room["space"], attendees, window, self.clock(), names, accounts))
+        return dates
+
+
+def add_rooms(event: DatingEvent, made: list[Room], at: datetime) -> list[Room]:
+    """Record `made` for the rounds short of rooms, earliest first; returns
+    the rooms no round needs any more."""
+    left = list(made)
+    for round_no, count in sorted(event.rooms_needed().items()):
+        given, left = left[:count], left[count:]
+        if given:
+            event.add_rooms(round_no, [room.to_record() for room in given], at)
+    return left
