@@ -185,6 +185,10 @@ class DatingEvents(Application[Any]):
         """Pairing profiles of the platform's known users among `user_ids`."""
         return {int(row[0]): profile_from_row(row) for row in self.recorder.platform_users(list(user_ids))}  # type: ignore[attr-defined]
 
+    def seed_platform_users(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """(id, username, sex, birthday, city, rating, manual_score) rows, for the demo."""
+        self.recorder.seed_platform_users(rows)  # type: ignore[attr-defined]
+
     def handled_replies(self, keys: Sequence[str]) -> dict[str, Handled]:
         return self.recorder.handled_replies(list(keys))  # type: ignore[attr-defined, no-any-return]
 

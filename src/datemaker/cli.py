@@ -13,6 +13,7 @@ import psycopg
 from datemaker.adapters.postgres import SchemaMissing, apply_schema
 from datemaker.bootstrap import Container, bootstrap
 from datemaker.cli_events import events
+from datemaker.cli_meet import meet
 from datemaker.domain.errors import DomainError
 from datemaker.settings import SettingsError
 
@@ -76,13 +77,13 @@ def serve(lazy: _LazyContainer) -> None:
 
 
 @cli.command()
-@click.option("--people", default=12, show_default=True, type=click.IntRange(2, 200))
+@click.option("--people", default=20, show_default=True, type=click.IntRange(2, 200))
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.pass_obj
 def demo(lazy: _LazyContainer, people: int, seed: int) -> None:
-    """Run one small scripted event on the configured store and print its history."""
+    """Run one whole event with simulated users in about half a minute."""
+    from datemaker.demo.run import run_demo
     from datemaker.logs import configure_logging
-    from datemaker.scripted_demo import run_demo
 
     settings = lazy.get().settings
     if not settings.debug:  # the printed history tells the story; keep logs to problems
@@ -91,6 +92,7 @@ def demo(lazy: _LazyContainer, people: int, seed: int) -> None:
 
 
 cli.add_command(events)
+cli.add_command(meet)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,15 +1,30 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from datemaker.cli import main
+from datemaker.demo.run import DEMO_TIMINGS, LEAD_SECONDS
 
 
-def test_the_demo_takes_an_event_to_fixed_groups_and_prints_its_history(sqlite_settings, monkeypatch, capsys):
+def test_the_demo_runs_a_whole_event_to_finished_and_says_how_to_look_at_it(sqlite_settings, monkeypatch, capsys):
     monkeypatch.setenv("DATEMAKER_STORE", "sqlite")
     monkeypatch.setenv("DATEMAKER_SQLITE_PATH", sqlite_settings.sqlite_path)
-    assert (main(["demo", "--people", "12", "--seed", "3"]) or 0) == 0
+    assert (main(["demo", "--people", "8", "--seed", "3"]) or 0) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("event 1: READY")
-    assert sum("Registered user" in line for line in out) == 12
-    assert any(line.startswith("plan: ") for line in out)
-    assert (main(["events", "list"]) or 0) == 0
-    assert "READY" in capsys.readouterr().out
+    progress = [line.split("] ", 1)[1] for line in out if line.startswith("[")]
+    assert progress[0] == "event 1 scheduled"
+    order = ["confirmation open", "groups fixed", "rules sent", "round 1:", "round 1 ended", "finished"]
+    positions = [next(i for i, line in enumerate(progress) if line.startswith(step)) for step in order]
+    assert positions == sorted(positions)
+    assert "event 1: FINISHED" in out
+    assert out[-1] == "look at it: datemaker history 1"
+    assert any(line.startswith("  matches: ") for line in out)
+    assert (main(["events", "list", "--all"]) or 0) == 0
+    assert "FINISHED" in capsys.readouterr().out
+
+
+def test_the_demos_timeline_fits_in_under_a_minute():
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    rounds = 10  # the most a demo group of up to ten people can need
+    over = DEMO_TIMINGS.ratings_lock_at(start, rounds)
+    assert LEAD_SECONDS + (over - start).total_seconds() < 60

@@ -172,6 +172,11 @@ class PostgresRecorder(PostgresApplicationRecorder):
             return [tuple(row.values()) for row in curs.fetchall()]
 
 
+def _seed_users_sql(table: str, on_conflict: str) -> str:
+    return (f"INSERT INTO {table} (id, username, sex, birthday, city, rating, manual_score)"
+            f" VALUES ({', '.join(['%s'] * 7)}) {on_conflict}")
+
+
 class PostgresSnapshotRecorder(PostgresAggregateRecorder):
     """Snapshots of a big event are megabytes: send each as plain parameters,
     not through the library's composite-array insert, which psycopg escapes
@@ -185,6 +190,19 @@ class PostgresSnapshotRecorder(PostgresAggregateRecorder):
             ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)),
             [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events],
         )
+
+
+def _pg_seed_platform_users(self: PostgresRecorder, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Simulated users for the demo (the platform's bot owns this table)."""
+    with self.datastore.transaction(commit=True) as curs:
+        curs.executemany(
+            _seed_users_sql("public.users", "ON CONFLICT (id) DO UPDATE SET sex = EXCLUDED.sex,"
+                            " birthday = EXCLUDED.birthday, city = EXCLUDED.city"),
+            list(rows),
+        )
+
+
+PostgresRecorder.seed_platform_users = _pg_seed_platform_users  # type: ignore[attr-defined]
 
 
 class PostgresStore(PostgresFactory):
@@ -310,6 +328,14 @@ def _utc_text(instant: datetime) -> str:
     from datetime import UTC
 
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _sqlite_seed_platform_users(self: SQLiteRecorder, rows: Sequence[tuple[Any, ...]]) -> None:
+    with self.datastore.transaction(commit=True) as c:
+        c.executemany(_seed_users_sql("users", "").replace("INSERT", "INSERT OR REPLACE").replace("%s", "?"), list(rows))
+
+
+SQLiteRecorder.seed_platform_users = _sqlite_seed_platform_users  # type: ignore[attr-defined]
 
 
 class SQLiteStore(SQLiteFactory):
