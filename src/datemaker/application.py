@@ -224,6 +224,13 @@ class DatingEvents(Application[Any]):
                 [getattr(type(a), "Snapshot", self.snapshot_class).take(a) for a in crossed.values()]
             )
 
+    def catalog(self) -> EventCatalog | None:
+        return self._catalog()
+
+    def with_retries(self, attempt: Callable[[], T]) -> T:
+        """Run `attempt` again on fresh state while it loses races to other writers."""
+        return self._with_retries(attempt)
+
     def _catalog(self) -> EventCatalog | None:
         try:
             catalog = self.repository.get(CATALOG_ID)

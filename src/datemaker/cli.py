@@ -14,6 +14,7 @@ from datemaker.adapters.postgres import SchemaMissing, apply_schema
 from datemaker.bootstrap import Container, bootstrap
 from datemaker.cli_events import events
 from datemaker.cli_meet import meet
+from datemaker.cli_schedules import schedules
 from datemaker.domain.errors import DomainError
 from datemaker.settings import SettingsError
 
@@ -93,6 +94,7 @@ def demo(lazy: _LazyContainer, people: int, seed: int) -> None:
 
 cli.add_command(events)
 cli.add_command(meet)
+cli.add_command(schedules)
 
 
 def _one_line(exc: BaseException) -> str:

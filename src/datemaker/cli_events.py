@@ -23,7 +23,7 @@ _TIMING_OPTIONS = (
 )
 
 
-def _timing_options(command: Any) -> Any:
+def timing_options(command: Any) -> Any:
     for option, field_name, default in reversed(_TIMING_OPTIONS):
         command = click.option(
             option, field_name, type=DURATION, default=default, show_default=True
@@ -41,7 +41,7 @@ def events() -> None:
 @click.option("--timezone", "zone", type=TIME_ZONE, default=None, help="IANA zone [default: DATEMAKER_DISPLAY_TIMEZONE]")
 @click.option("--users-limit", type=click.IntRange(min=2), default=20, show_default=True)
 @click.option("--capacity", type=click.IntRange(min=1), default=None, help="most registrations [default: unlimited]")
-@_timing_options
+@timing_options
 @click.option("--no-ready-check", is_flag=True, help="do not ask participants whether they are present")
 @click.pass_obj
 def create(lazy: Any, start: datetime, zone: str | None, users_limit: int, capacity: int | None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from datemaker.logs import get_logger
 from datemaker.outbox import OutboxRelay, SoleLeader
 from datemaker.rooms import FakeRooms, RoomsPort
 from datemaker.round_clock import RoundClock
+from datemaker.schedules import make_due_events
 
 log = get_logger(__name__)
 
@@ -42,7 +44,23 @@ class Service:
 
     def tasks(self) -> list[Task]:
         return [self._watched("consumer", self.consumer.run), self._watched("clock", self.clock.run),
-                self._watched("outbox", self._outbox), self._forget_old_replies]
+                self._watched("outbox", self._outbox), self._forget_old_replies, self._schedules]
+
+    async def _schedules(self, stop: asyncio.Event) -> None:
+        """Turn recurring rules into events ahead of time, once a minute."""
+        events = self.container.events
+        horizon = timedelta(days=self.container.settings.schedule_horizon_days)
+        while not stop.is_set():
+            try:
+                made = await asyncio.to_thread(make_due_events, events, events.clock(), horizon)
+                if made:
+                    log.info("events made from schedules", count=len(made))
+            except Exception as exc:  # a bad rule must not stop the service
+                log.error("schedules could not be applied", error=repr(exc))
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=60)
+            except TimeoutError:
+                pass
 
     def _watched(self, name: str, task: Task) -> Task:
         async def run(stop: asyncio.Event) -> None:

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     metrics_host: str = Field("0.0.0.0", alias="DATEMAKER_METRICS_HOST")
     # /metrics, /healthz and /readyz; 0 picks a free port, -1 turns them off.
     metrics_port: int = Field(9464, alias="DATEMAKER_METRICS_PORT", ge=-1, lt=65536)
+    schedule_horizon_days: int = Field(14, alias="DATEMAKER_SCHEDULE_HORIZON_DAYS", ge=1, le=366)
     clock_lease_seconds: float = Field(30.0, alias="DATEMAKER_CLOCK_LEASE_SECONDS", gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", alias="DATEMAKER_LOG_LEVEL"

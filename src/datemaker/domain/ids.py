@@ -15,3 +15,5 @@ def event_uuid(wire_id: int) -> UUID:
     if isinstance(wire_id, bool) or not isinstance(wire_id, int) or wire_id <= 0:
         raise ValueError("a dating event's wire id is a positive integer")
     return uuid5(_NAMESPACE, f"dating-event:{wire_id}")
+
+SCHEDULE_BOOK_ID = uuid5(_NAMESPACE, "schedule-book")

@@ -1,0 +1,91 @@
+"""`datemaker schedules add|list|remove`: recurring events."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from datemaker.cli_events import timing_options
+from datemaker.cli_params import TIME_ZONE
+from datemaker.domain.timings import Timings
+from datemaker.schedules import add_schedule, book, remove_schedule, upcoming
+
+
+class ClockTime(click.ParamType):
+    name = "HH:MM"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> time:
+        try:
+            return time.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a time of day such as 19:00", param, ctx)
+
+
+class Day(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> date:
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date such as 2026-12-02", param, ctx)
+
+
+@click.group()
+def schedules() -> None:
+    """Recurring events: `datemaker serve` creates them ahead of time."""
+
+
+@schedules.command("add")
+@click.option("--rrule", "rule", required=True, help="RFC 5545 rule, e.g. FREQ=WEEKLY;BYDAY=WE,FR")
+@click.option("--time", "at", required=True, type=ClockTime(), help="local start time, e.g. 19:00")
+@click.option("--timezone", "zone", type=TIME_ZONE, default=None, help="IANA zone [default: DATEMAKER_DISPLAY_TIMEZONE]")
+@click.option("--from", "first_day", type=Day(), default=None, help="first day the rule counts from [default: today]")
+@click.option("--users-limit", type=click.IntRange(min=2), default=20, show_default=True)
+@click.option("--capacity", type=click.IntRange(min=1), default=None)
+@timing_options
+@click.option("--no-ready-check", is_flag=True)
+@click.pass_obj
+def add(lazy: Any, rule: str, at: time, zone: str | None, first_day: date | None, users_limit: int,
+        capacity: int | None, no_ready_check: bool, **durations: int) -> None:
+    """Add a rule; its id is printed alone on the last line."""
+    container = lazy.get()
+    zone = zone or container.settings.display_timezone
+    app = container.events
+    first_day = first_day or app.clock().astimezone(ZoneInfo(zone)).date()
+    rule_id = add_schedule(app, rule=rule, first_day=first_day, at=at, timezone=zone, users_limit=users_limit,
+                           capacity=capacity, timings=Timings(**durations), ready_check=not no_ready_check)
+    click.echo(f"schedule {rule_id}: {rule} at {at:%H:%M} {zone}")
+    click.echo(rule_id)
+
+
+@schedules.command("list")
+@click.pass_obj
+def list_(lazy: Any) -> None:
+    """Rules with their next three starts."""
+    app = lazy.get().events
+    found = book(app)
+    if found is None or not found.rules:
+        click.echo("no schedules")
+        return
+    now = app.clock()
+    for rule_id, spec in sorted(found.rules.items(), key=lambda item: int(item[0])):
+        nexts = upcoming(spec, now, now.replace(year=now.year + 2))[:3]
+        shown = ", ".join(f"{s:%Y-%m-%d %H:%M}" for s in nexts) or "none"
+        click.echo(f"{rule_id:>4}  {spec['rule']}  at {spec['time']} {spec['timezone']}  "
+                   f"limit {spec['users_limit']}  made {len(found.made.get(rule_id, {}))}  next: {shown}")
+
+
+@schedules.command("remove")
+@click.argument("schedule_id", type=click.IntRange(min=1))
+@click.pass_obj
+def remove(lazy: Any, schedule_id: int) -> None:
+    """Stop a rule; events it already made stay."""
+    remove_schedule(lazy.get().events, schedule_id)
+    click.echo(f"schedule {schedule_id} removed")
+
+
+
