@@ -9,7 +9,7 @@ from eventsourcing.persistence import IntegrityError
 
 from datemaker.bot_commands import BotCommand, BotCommandHandler
 
-from .test_bot_protocol import START, env  # noqa: F401  (fixture)
+from .test_bot_protocol import START
 
 pytestmark = pytest.mark.postgres
 
@@ -18,7 +18,7 @@ def register(user_id: int, wire_id: int, key: str | None = None) -> BotCommand:
     return BotCommand("register_event", user_id, wire_id, dedupe_key=key or f"k-{user_id}-{wire_id}")
 
 
-def test_a_batch_is_one_transaction_with_every_reply(env):  # noqa: F811
+def test_a_batch_is_one_transaction_with_every_reply(env):
     _, app, _ = env
     wire_id = app.schedule_event(start=START, timezone="Europe/Moscow", capacity=3)
     answers = BotCommandHandler(app).handle([register(uid, wire_id) for uid in (1, 2, 3, 4, 1)])
@@ -31,7 +31,7 @@ def test_a_batch_is_one_transaction_with_every_reply(env):  # noqa: F811
     assert stored["k-4-1"].outcome == "refused" and stored["k-1-1"].outcome == "refused"
 
 
-def test_a_warm_event_sees_what_other_writers_saved(env):  # noqa: F811
+def test_a_warm_event_sees_what_other_writers_saved(env):
     _, app, _ = env
     wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")
     handler = BotCommandHandler(app)
@@ -42,7 +42,7 @@ def test_a_warm_event_sees_what_other_writers_saved(env):  # noqa: F811
     assert app.get_event(wire_id).registered_user_ids == [1, 2, 3]
 
 
-def test_a_lost_race_redoes_the_batch_on_fresh_state_and_keeps_nothing_unsaved(env, monkeypatch):  # noqa: F811
+def test_a_lost_race_redoes_the_batch_on_fresh_state_and_keeps_nothing_unsaved(env, monkeypatch):
     _, app, _ = env
     wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")
     handler = BotCommandHandler(app, sleep=lambda _: None)
@@ -66,7 +66,7 @@ def test_a_lost_race_redoes_the_batch_on_fresh_state_and_keeps_nothing_unsaved(e
     assert app.get_event(wire_id).version == 4
 
 
-def test_a_redelivered_command_gets_its_stored_reply_without_a_change(env):  # noqa: F811
+def test_a_redelivered_command_gets_its_stored_reply_without_a_change(env):
     _, app, clock = env
     wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")
     handler = BotCommandHandler(app)

@@ -8,35 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from datemaker.adapters.event_store import persistence_env
-from datemaker.adapters.postgres import connect
-from datemaker.application import DatingEvents
-
-from ..conftest import T0, FakeClock
-from .bot_harness import TestBot, broker_settings, run, running_service
+from ..conftest import T0
+from .bot_harness import TestBot, run, running_service
 
 pytestmark = pytest.mark.postgres
 
 START = T0 + timedelta(days=3)
-
-
-def add_users(settings, sexes: dict[int, str]) -> None:
-    with connect(settings) as conn:
-        conn.cursor().executemany(
-            "INSERT INTO public.users (id, username, sex, birthday, city, rating, manual_score)"
-            " VALUES (%s, %s, %s, '1995-05-05', 'Moscow', 3.5, 2)",
-            [(uid, f"user{uid}", sex) for uid, sex in sexes.items()],
-        )
-
-
-@pytest.fixture
-def env(postgres_settings):
-    settings = broker_settings(postgres_settings)
-    add_users(settings, {uid: "MF"[uid % 2] for uid in range(1, 21)})
-    clock = FakeClock()
-    app = DatingEvents(env=persistence_env(settings), clock=clock)
-    yield settings, app, clock
-    app.close()
 
 
 def with_bot(settings, app, scenario, **consumer_options):

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
-from datetime import timedelta
 
 import pytest
 
@@ -16,7 +12,9 @@ from datemaker.adapters.rabbitmq import BotConsumer
 from datemaker.bot_commands import BotCommandHandler
 
 from .bot_harness import WAIT, TestBot, run, running_service
-from .test_bot_protocol import START, env  # noqa: F401  (fixture)
+from .conftest import add_users
+from .service_process import serve
+from .test_bot_protocol import START
 
 pytestmark = pytest.mark.postgres
 
@@ -25,7 +23,7 @@ class Crash(BaseException):
     """Stands for the process dying: not an Exception, so nothing catches it."""
 
 
-def test_a_crash_after_commit_before_the_reply_gives_the_reply_once_on_redelivery(env):  # noqa: F811
+def test_a_crash_after_commit_before_the_reply_gives_the_reply_once_on_redelivery(env):
     settings, app, _ = env
     wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")
     real = BotCommandHandler(app)
@@ -60,28 +58,9 @@ def test_a_crash_after_commit_before_the_reply_gives_the_reply_once_on_redeliver
     assert event.version == 4  # Scheduled + three Registered, none twice
 
 
-def serve(settings) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATEMAKER_STORE": "postgres",
-        "POSTGRES_HOST": settings.postgres_host,
-        "POSTGRES_PORT": str(settings.postgres_port),
-        "POSTGRES_DB": settings.postgres_db,
-        "DATEMAKER_POSTGRES_USER": settings.postgres_user,
-        "RABBITMQ_EXCHANGE": settings.rabbitmq_exchange,
-        "DATEMAKER_RABBITMQ_QUEUE": settings.rabbitmq_queue,
-        "DATEMAKER_LOG_LEVEL": "WARNING",
-        "DATEMAKER_METRICS_PORT": "0",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "datemaker", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-
-
-def test_kill_9_with_messages_in_flight_loses_nothing_and_applies_nothing_twice(env):  # noqa: F811
+def test_kill_9_with_messages_in_flight_loses_nothing_and_applies_nothing_twice(env):
     settings, app, _ = env
     wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")
-    from .test_bot_protocol import add_users
 
     users = range(1000, 1300)
     add_users(settings, {uid: "MF"[uid % 2] for uid in users})
@@ -123,7 +102,7 @@ def test_kill_9_with_messages_in_flight_loses_nothing_and_applies_nothing_twice(
     assert event.version == 1 + len(users)
 
 
-def test_sigterm_stops_the_service_cleanly(env):  # noqa: F811
+def test_sigterm_stops_the_service_cleanly(env):
     settings, _, _ = env
 
     async def main() -> None:

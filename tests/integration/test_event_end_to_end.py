@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,8 +15,8 @@ import pytest
 from datemaker.domain.lifecycle import EventState
 from datemaker.domain.timings import Timings
 
+from . import service_process
 from .bot_harness import TestBot, run
-from .test_bot_protocol import add_users, env  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.postgres
 
@@ -31,21 +28,7 @@ TIMINGS = Timings(
 
 
 def serve(settings) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATEMAKER_STORE": "postgres",
-        "POSTGRES_HOST": settings.postgres_host,
-        "POSTGRES_PORT": str(settings.postgres_port),
-        "POSTGRES_DB": settings.postgres_db,
-        "DATEMAKER_POSTGRES_USER": settings.postgres_user,
-        "RABBITMQ_EXCHANGE": settings.rabbitmq_exchange,
-        "DATEMAKER_RABBITMQ_QUEUE": settings.rabbitmq_queue,
-        "DATEMAKER_CLOCK_LEASE_SECONDS": "1",
-        "DATEMAKER_LOG_LEVEL": "WARNING",
-        "DATEMAKER_METRICS_PORT": "0",
-    }
-    return subprocess.Popen([sys.executable, "-m", "datemaker", "serve"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return service_process.serve(settings, DATEMAKER_CLOCK_LEASE_SECONDS="1")
 
 
 class Bot(TestBot):
@@ -144,7 +127,7 @@ def check_the_outcome(app, wire_id, bot):
         assert bodies.setdefault(message_id, (command, user, data)) == (command, user, data)
 
 
-def test_a_real_event_runs_itself_end_to_end(env):  # noqa: F811
+def test_a_real_event_runs_itself_end_to_end(env):
     settings, app, _ = env
     wire_id, bot, _ = scenario(settings, app)
     check_the_outcome(app, wire_id, bot)
@@ -158,14 +141,14 @@ def test_a_real_event_runs_itself_end_to_end(env):  # noqa: F811
     ids=["during-confirmation", "at-the-deadline", "at-the-rules", "during-fan-out", "mid-round",
          "during-the-break", "three-times"],
 )
-def test_kill_9_at_any_instant_ends_with_the_same_outcome(env, kill_at):  # noqa: F811
+def test_kill_9_at_any_instant_ends_with_the_same_outcome(env, kill_at):
     settings, app, _ = env
     wire_id, bot, killed = scenario(settings, app, kill_at=kill_at)
     assert killed == kill_at
     check_the_outcome(app, wire_id, bot)
 
 
-def test_two_instances_one_killed_mid_event(env):  # noqa: F811
+def test_two_instances_one_killed_mid_event(env):
     settings, app, _ = env
     wire_id, bot, _ = scenario(settings, app, kill_at=[1.5], instances=2, restart=False)
     check_the_outcome(app, wire_id, bot)

@@ -4,12 +4,10 @@ broker; the dashboard and the compose file only name what exists."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,8 +21,8 @@ from datemaker.domain.lifecycle import EventState
 from datemaker.domain.timings import Timings
 
 from ..tcp_proxy import CuttableProxy
+from . import service_process
 from .bot_harness import TestBot, run
-from .test_bot_protocol import env  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,22 +35,10 @@ def free_port() -> int:
 
 
 def serve(settings, metrics_port: int, rabbitmq_port: int | None = None) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATEMAKER_STORE": "postgres",
-        "POSTGRES_HOST": settings.postgres_host,
-        "POSTGRES_PORT": str(settings.postgres_port),
-        "POSTGRES_DB": settings.postgres_db,
-        "DATEMAKER_POSTGRES_USER": settings.postgres_user,
-        "RABBITMQ_EXCHANGE": settings.rabbitmq_exchange,
-        "DATEMAKER_RABBITMQ_QUEUE": settings.rabbitmq_queue,
-        "RABBITMQ_PORT": str(rabbitmq_port or settings.rabbitmq_port),
-        "DATEMAKER_METRICS_HOST": "127.0.0.1",
-        "DATEMAKER_METRICS_PORT": str(metrics_port),
-        "DATEMAKER_LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen([sys.executable, "-m", "datemaker", "serve"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return service_process.serve(
+        settings, stderr=subprocess.DEVNULL, RABBITMQ_PORT=str(rabbitmq_port or settings.rabbitmq_port),
+        DATEMAKER_METRICS_HOST="127.0.0.1", DATEMAKER_METRICS_PORT=str(metrics_port),
+    )
 
 
 def get(port: int, path: str) -> tuple[int, str]:
@@ -83,7 +69,7 @@ def sample(text: str, name: str, **labels: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def test_metrics_move_as_commands_arrive_and_rounds_happen(env):  # noqa: F811
+def test_metrics_move_as_commands_arrive_and_rounds_happen(env):
     settings, app, _ = env
     port = free_port()
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=16)
@@ -109,7 +95,9 @@ def test_metrics_move_as_commands_arrive_and_rounds_happen(env):  # noqa: F811
                 await bot.close(keep_topology=True)  # the service still publishes there
 
         run(bot_side)
-        _, text = get(port, "/metrics")
+        # Counted once the batch is acked, just after the replies went out.
+        text = wait_for(lambda: (t := get(port, "/metrics")[1]) and
+                        sample(t, "datemaker_messages_processed_total", command="invalid", outcome="bad_input") and t)
         assert sample(text, "datemaker_messages_processed_total", command="register_event", outcome="ok") == 2
         assert sample(text, "datemaker_messages_processed_total", command="invalid", outcome="bad_input") == 1
         assert sample(text, "datemaker_dead_lettered_messages_total", outcome="bad_input") == 1
@@ -149,7 +137,7 @@ def drop_topology(settings):
     return lambda: drop_topology_async(settings)
 
 
-def test_readyz_turns_503_while_the_broker_is_unreachable_and_back_to_200(env):  # noqa: F811
+def test_readyz_turns_503_while_the_broker_is_unreachable_and_back_to_200(env):
     settings, app, _ = env
     port = free_port()
     proxy = CuttableProxy(settings.rabbitmq_port)
@@ -179,7 +167,7 @@ def test_readyz_turns_503_while_the_broker_is_unreachable_and_back_to_200(env): 
         proxy.close()
 
 
-def test_the_dashboard_queries_only_metrics_that_exist(env):  # noqa: F811
+def test_the_dashboard_queries_only_metrics_that_exist(env):
     settings, _, _ = env
     dashboard = json.loads((ROOT / "deploy/grafana/datemaker.json").read_text())
     compose = yaml.safe_load((ROOT / "deploy/compose.yaml").read_text())

@@ -14,7 +14,7 @@ from datemaker.adapters.event_store import open_dating_events
 from datemaker.application import DatingEvents
 from datemaker.bot_commands import BotCommand, BotCommandHandler
 from datemaker.bot_messages import NEW_COMMANDS, Outgoing
-from datemaker.demo.people import Person, answer, crowd
+from datemaker.demo.people import answer, crowd
 from datemaker.demo.progress import progress_line, summary
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.timings import Timings
