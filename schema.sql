@@ -127,6 +127,130 @@ CREATE TABLE IF NOT EXISTS datemaker.meet_pace (
     next_free TIMESTAMPTZ NOT NULL
 );
 
+-- Analytics read models (src/datemaker/projections/, README "Analytics
+-- tables"). A follower of the event log writes them, and nothing else does:
+-- `datemaker projections rebuild` empties them and replays the log into them.
+-- The platform's bot and dashboards already know these names in public; no
+-- foreign keys, so a projection never fails on data the platform lacks.
+CREATE TABLE IF NOT EXISTS public.dating_events (
+    id          BIGINT PRIMARY KEY,       -- the event_id header (wire id)
+    start_time  TIMESTAMPTZ NOT NULL,
+    users_limit INT NOT NULL,             -- group size
+    state       SMALLINT NOT NULL,        -- PROTOCOL.md "Event states" (0..6)
+    timezone    TEXT NOT NULL,            -- IANA zone the event is shown in
+    capacity    INT,                      -- most registrations; NULL: unlimited
+    created_at  TIMESTAMPTZ NOT NULL      -- when it was scheduled
+);
+-- Live registrations: a withdrawn one is deleted (registering again makes a fresh row).
+CREATE TABLE IF NOT EXISTS public.dating_registrations (
+    event_id      BIGINT NOT NULL,
+    user_id       BIGINT NOT NULL,
+    registered_at TIMESTAMPTZ NOT NULL,
+    confirmed     BOOLEAN NOT NULL DEFAULT false,
+    confirmed_at  TIMESTAMPTZ,
+    ready         BOOLEAN NOT NULL DEFAULT false,  -- answered "are you here?"
+    ready_at      TIMESTAMPTZ,
+    no_show       BOOLEAN NOT NULL DEFAULT false,  -- had a place, was not there at the start
+    PRIMARY KEY (event_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS dating_registrations_user_id_idx ON public.dating_registrations (user_id);
+-- Groups as fixed when confirmation closed, replaced by the re-paired groups at the start.
+CREATE TABLE IF NOT EXISTS public.dating_event_groups (
+    event_id BIGINT NOT NULL,
+    group_no INT NOT NULL,
+    user_id  BIGINT NOT NULL,
+    PRIMARY KEY (event_id, user_id)
+);
+-- A user's latest reaction to a partner is either a like or a dislike (or a report).
+CREATE TABLE IF NOT EXISTS public.likes (
+    event_id   BIGINT NOT NULL,
+    user_id    BIGINT NOT NULL,              -- who likes
+    partner_id BIGINT NOT NULL,              -- whom
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (event_id, user_id, partner_id)
+);
+CREATE TABLE IF NOT EXISTS public.dislikes (
+    event_id   BIGINT NOT NULL,
+    user_id    BIGINT NOT NULL,
+    partner_id BIGINT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (event_id, user_id, partner_id)
+);
+-- Every report is kept; its id is the notification id of the event that recorded it.
+CREATE TABLE IF NOT EXISTS public.reports (
+    id         BIGINT PRIMARY KEY,
+    event_id   BIGINT NOT NULL,
+    user_id    BIGINT NOT NULL,              -- who reports
+    partner_id BIGINT NOT NULL,              -- whom
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_partner_id_idx ON public.reports (partner_id);
+-- Mutual likes of finished events (the matches the event announced), one row
+-- each way, so "my matches" is WHERE user_id = ?.
+CREATE OR REPLACE VIEW public.matches AS
+    SELECT l.event_id, l.user_id, l.partner_id, greatest(l.created_at, r.created_at) AS matched_at
+    FROM public.likes l
+    JOIN public.likes r ON r.event_id = l.event_id AND r.user_id = l.partner_id AND r.partner_id = l.user_id
+    JOIN public.dating_events e ON e.id = l.event_id AND e.state = 4;
+-- datemaker's own statistics: the funnel of each event.
+CREATE TABLE IF NOT EXISTS datemaker.event_stats (
+    event_id     BIGINT PRIMARY KEY,
+    state        SMALLINT NOT NULL,
+    start_time   TIMESTAMPTZ NOT NULL,
+    registered   INT NOT NULL DEFAULT 0,   -- registrations held now
+    withdrawn    INT NOT NULL DEFAULT 0,   -- registrations cancelled by their user
+    confirmed    INT NOT NULL DEFAULT 0,   -- of those held now
+    declined     INT NOT NULL DEFAULT 0,   -- registered but unconfirmed when confirmation closed
+    placed       INT NOT NULL DEFAULT 0,   -- given a place when confirmation closed
+    unplaced     INT NOT NULL DEFAULT 0,   -- confirmed, but no compatible partner left
+    ready        INT NOT NULL DEFAULT 0,   -- answered "are you here?"
+    no_shows     INT NOT NULL DEFAULT 0,   -- had a place, not there at the start
+    participants INT NOT NULL DEFAULT 0,   -- placed in the plan that ran
+    rounds       INT NOT NULL DEFAULT 0,
+    likes        INT NOT NULL DEFAULT 0,
+    dislikes     INT NOT NULL DEFAULT 0,
+    reports      INT NOT NULL DEFAULT 0,
+    matches      INT NOT NULL DEFAULT 0,   -- mutual-like pairs
+    matched      INT NOT NULL DEFAULT 0,   -- people with at least one match
+    end_reason   TEXT,                     -- why skipped or cancelled
+    updated_at   TIMESTAMPTZ NOT NULL      -- when its last recorded change happened
+);
+-- Each date of each round of the plan that ran; a_* is about user_a.
+CREATE TABLE IF NOT EXISTS datemaker.round_pairs (
+    event_id         BIGINT NOT NULL,
+    round_no         INT NOT NULL,
+    user_a           BIGINT NOT NULL,     -- the smaller id
+    user_b           BIGINT NOT NULL,
+    group_no         INT,
+    score            DOUBLE PRECISION NOT NULL,  -- how well they match (pairing)
+    room_uri         TEXT,                -- given when the round starts
+    started_at       TIMESTAMPTZ,         -- NULL: the round never started
+    ended_at         TIMESTAMPTZ,
+    a_attendance     TEXT,                -- present, late, left_early, no_show, unknown; NULL: not read
+    a_seconds        INT,                 -- time in the call during the round
+    b_attendance     TEXT,
+    b_seconds        INT,
+    attendance_final BOOLEAN,             -- read again after the event
+    a_reaction       TEXT,                -- user_a about user_b: like, dislike, report
+    b_reaction       TEXT,
+    PRIMARY KEY (event_id, round_no, user_a, user_b)
+);
+CREATE TABLE IF NOT EXISTS datemaker.round_sit_outs (
+    event_id BIGINT NOT NULL,
+    round_no INT NOT NULL,
+    user_id  BIGINT NOT NULL,
+    reason   TEXT NOT NULL,
+    PRIMARY KEY (event_id, round_no, user_id)
+);
+-- How far the follower has projected the log, written in the same
+-- transaction as its rows: one row per upstream application, the key
+-- refusing the same notification twice.
+CREATE TABLE IF NOT EXISTS datemaker.projection_tracking (
+    application_name TEXT NOT NULL,
+    notification_id  BIGINT NOT NULL,
+    PRIMARY KEY (application_name, notification_id)
+);
+
 -- History is evidence (complaint review): refuse any change to it.
 CREATE OR REPLACE FUNCTION datemaker.refuse_history_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -157,5 +281,10 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON datemaker.deadlines TO datemaker_service
 GRANT SELECT, INSERT, UPDATE ON datemaker.outbox_position TO datemaker_service;
 GRANT SELECT, INSERT, UPDATE ON datemaker.meet_pace TO datemaker_service;
 GRANT SELECT, INSERT, UPDATE ON datemaker.event_summary TO datemaker_service;
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.dating_events, public.dating_registrations,
+    public.dating_event_groups, public.likes, public.dislikes, public.reports,
+    datemaker.event_stats, datemaker.round_pairs, datemaker.round_sit_outs,
+    datemaker.projection_tracking TO datemaker_service;
+GRANT SELECT ON public.matches TO datemaker_service;
 
 COMMIT;

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from functools import partial
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from datemaker.bot_commands import BotCommandHandler
 from datemaker.logs import get_logger
 from datemaker.outbox import OutboxRelay, SoleLeader
 from datemaker.rooms import FakeRooms, RoomsPort
+from datemaker.projections import run_projections
 from datemaker.round_clock import RoundClock
 from datemaker.schedules import make_due_events
 
@@ -44,7 +46,8 @@ class Service:
 
     def tasks(self) -> list[Task]:
         return [self._watched("consumer", self.consumer.run), self._watched("clock", self.clock.run),
-                self._watched("outbox", self._outbox), self._forget_old_replies, self._schedules]
+                self._watched("outbox", self._outbox), self._forget_old_replies, self._schedules,
+                self._watched("projections", partial(run_projections, self.container))]
 
     async def _schedules(self, stop: asyncio.Event) -> None:
         """Turn recurring rules into events ahead of time, once a minute."""

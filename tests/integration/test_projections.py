@@ -14,21 +14,22 @@ import pytest
 from datemaker.adapters.event_store import persistence_env
 from datemaker.adapters.postgres import connect
 from datemaker.application import DatingEvents
+from datemaker.domain.ids import event_uuid
 from datemaker.domain.lifecycle import EventState
 from datemaker.projections import ProjectionFollower, rebuild, status
 from datemaker.projections import tables
 
-from ..conftest import FakeClock
-from .projections_world import MEN, NO_SHOW, WITHDRAWS, FollowedWorld, query, run_three_events, snapshot
+from ..conftest import FakeClock, _admin, pg_settings
+from .test_projections_world import MEN, NO_SHOW, WITHDRAWS, FollowedWorld, query, run_three_events, snapshot
 from .test_event_runs_itself import profile
 
 pytestmark = pytest.mark.postgres
 
 
 class AlwaysLeader:
-    """Leadership for one follower alone; after `stop_when_idle` it ends the
-    run the first time the follower has caught up (it then asks whether it
-    still leads), so tests wait on no timer."""
+    """Leadership for one follower alone. Given `stop`, it sets it the first
+    time the follower, caught up, asks whether it still leads: a run then
+    ends on its own, and tests wait on no timer."""
 
     def __init__(self, stop: asyncio.Event | None = None) -> None:
         self.stop = stop
@@ -192,16 +193,26 @@ def test_two_followers_at_once_give_the_rebuilt_result(app, postgres_settings):
 
 def test_notifications_of_unknown_types_are_passed_over(app, postgres_settings):
     history = small_history(app)
+    other = small_history(app)
+    version = app.get_event(history).version
     with connect(postgres_settings) as conn:  # written by some newer datemaker
         conn.execute(
             "INSERT INTO datemaker.datingevents_events (originator_id, originator_version, topic, state)"
-            " VALUES (%s, 1, 'datemaker.domain.dating_event:DatingEvent.Postponed', '{}')",
-            (uuid.uuid4(),),
+            " VALUES (%s, %s, 'datemaker.domain.dating_event:DatingEvent.Postponed', '{}')",
+            (event_uuid(history), version + 1),
         )
-    app.register(history, 12, profile(12))
+        # and a known kind after it, on a state no longer rebuildable here
+        conn.execute(
+            "INSERT INTO datemaker.datingevents_events (originator_id, originator_version, topic, state)"
+            " SELECT originator_id, %s, topic, state FROM datemaker.datingevents_events"
+            " WHERE originator_id = %s AND originator_version = %s",
+            (version + 2, event_uuid(history), version),
+        )
+    app.register(other, 12, profile(12))
     follower = follower_for(app, postgres_settings)
     assert follower.catch_up() == app.recorder.max_notification_id()
-    assert counts(postgres_settings, history) == (len(MEN), 1)
+    assert counts(postgres_settings, history) == (len(MEN) - 1, 1)
+    assert counts(postgres_settings, other) == (len(MEN), 1)
 
 
 def test_the_serve_task_follows_until_stopped_and_survives_a_failed_step(app, postgres_settings, monkeypatch):
@@ -220,6 +231,25 @@ def test_the_serve_task_follows_until_stopped_and_survives_a_failed_step(app, po
     asyncio.run(asyncio.wait_for(follower.run(stop), timeout=60))
     assert failures and status(app, postgres_settings).behind == 0
     assert counts(postgres_settings, history) == (len(MEN) - 1, 1)
+
+
+def test_the_service_role_may_follow_and_rebuild(app, postgres_settings):
+    small_history(app)
+    login = f"datemaker_test_{uuid.uuid4().hex[:8]}"
+    with _admin() as admin:
+        admin.execute(f'CREATE ROLE "{login}" LOGIN IN ROLE datemaker_service')
+    try:
+        settings = pg_settings(postgres_settings.postgres_db, DATEMAKER_POSTGRES_USER=login)
+        follower = follower_for(app, settings)
+        assert follower.catch_up() == app.recorder.max_notification_id()
+        follower.close()
+        assert rebuild(app, settings).behind == 0
+        with connect(settings) as conn:
+            assert conn.execute("SELECT count(*) FROM public.matches").fetchone() == (0,)
+    finally:
+        with _admin() as admin:
+            admin.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{login}'")
+            admin.execute(f'DROP ROLE "{login}"')
 
 
 def small_history(app) -> int:

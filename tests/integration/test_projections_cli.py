@@ -48,6 +48,7 @@ def one_event(settings) -> int:
 def test_status_shows_the_lag_and_rebuild_catches_up(postgres_settings, env_for, capsys):
     env_for(postgres_settings)
     head = one_event(postgres_settings)
+    capsys.readouterr()  # its log lines
 
     code, out, _ = run(capsys, "projections", "status")
     assert code == 0 and out == [f"position 0, head {head}: {head} behind"]

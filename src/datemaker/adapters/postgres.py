@@ -19,6 +19,17 @@ REQUIRED_TABLES = (
     (SCHEMA, "deadlines"),
     (SCHEMA, "outbox_position"),
     (SCHEMA, "event_summary"),
+    # Analytics read models and their tracking (projections/tables.py).
+    ("public", "dating_events"),
+    ("public", "dating_registrations"),
+    ("public", "dating_event_groups"),
+    ("public", "likes"),
+    ("public", "dislikes"),
+    ("public", "reports"),
+    (SCHEMA, "event_stats"),
+    (SCHEMA, "round_pairs"),
+    (SCHEMA, "round_sit_outs"),
+    (SCHEMA, "projection_tracking"),
 )
 
 

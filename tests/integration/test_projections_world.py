@@ -1,6 +1,7 @@
-"""A few realistic histories for the projection tests, made by the service's
-own round clock on a fake clock (the `World` of test_event_runs_itself),
-with a follower projecting as it goes, and a way to read every read model."""
+"""Helpers for the projection tests (no tests here): a few realistic
+histories, made by the service's own round clock on a fake clock (the
+`World` of test_event_runs_itself) with a follower projecting as it goes,
+and a way to read every read model."""
 
 from __future__ import annotations
 
