@@ -112,6 +112,11 @@ class StoreGauges(Collector):
             "datemaker_outbox_unpublished", "Event-log entries not yet relayed to the bot.",
             value=max(found["head"] - found["position"], 0),
         )
+        if "projected" in found:  # analytics tables follow PostgreSQL only
+            yield GaugeMetricFamily(
+                "datemaker_projection_lag", "Event-log entries the analytics tables have not taken in yet.",
+                value=max(found["head"] - found["projected"], 0),
+            )
         yield GaugeMetricFamily(
             "datemaker_outbox_oldest_unpublished_age_seconds", "Age of the oldest event-log entry not yet relayed.",
             value=found.get("oldest_unpublished_age", 0.0),

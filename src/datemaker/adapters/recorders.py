@@ -104,11 +104,13 @@ class PostgresRecorder(PostgresApplicationRecorder):
             curs.execute(
                 SQL(
                     "SELECT (SELECT coalesce(max(notification_id), 0) FROM {schema}.{events}) AS head,"
-                    " (SELECT coalesce(max(position), 0) FROM {schema}.outbox_position) AS position"
+                    " (SELECT coalesce(max(position), 0) FROM {schema}.outbox_position) AS position,"
+                    " (SELECT coalesce(max(notification_id), 0) FROM {schema}.projection_tracking) AS projected"
                 ).format(schema=schema, events=Identifier(self.events_table_name))
             )
             row = curs.fetchone()
-        return {"by_state": by_state, "active_dates": active, "head": int(row["head"]), "position": int(row["position"])}
+        return {"by_state": by_state, "active_dates": active, "head": int(row["head"]),
+                "position": int(row["position"]), "projected": int(row["projected"])}
 
     def next_due_at(self) -> datetime | None:
         with self.datastore.transaction(commit=False) as curs:
