@@ -25,6 +25,9 @@ class Outgoing:
     command: str
     data: dict[str, Any] | None = None
     round_no: int = 0
+    # A new command may name an existing one (sent bare) for a bot that does
+    # not know it yet, when staying silent would leave the user guessing.
+    fallback: str | None = None
 
     @property
     def message_id(self) -> str:
@@ -47,7 +50,13 @@ def messages_for(recorded: Any, event: DatingEvent, extensions: Collection[str] 
     kind = type(recorded).__name__
     make = _BUILDERS.get(kind)
     found = make(recorded, event) if make else []
-    return [m for m in found if m.command not in NEW_COMMANDS or m.command in extensions]
+    sent = []
+    for m in found:
+        if m.command not in NEW_COMMANDS or m.command in extensions:
+            sent.append(m)
+        elif m.fallback:
+            sent.append(Outgoing(m.event_id, m.user_id, m.fallback, None, m.round_no))
+    return sent
 
 
 def _to(event: DatingEvent, users: Collection[int], command: str, data: dict[str, Any] | None = None, round_no: int = 0) -> list[Outgoing]:
@@ -101,9 +110,15 @@ def _round_started(recorded: Any, event: DatingEvent) -> list[Outgoing]:
     for pair in sorted(plan.pairs_in_round(round_no), key=lambda p: (p.a, p.b)):
         room = event.room_of(round_no, pair.a, pair.b)
         for me, partner in ((pair.a, pair.b), (pair.b, pair.a)):
-            if room is not None:
-                invite = {"url": room["uri"], "partner_id": partner, "round": round_no, "ends_at": ends_at}
-                messages.append(Outgoing(event.wire_id, me, "invite_to_meeting", invite, round_no))
+            if room is None:
+                # No room could be made in time: never a link that leads
+                # nowhere. The pair rests this round and is told so: the
+                # sit-out message, or the break message to a bot without it.
+                rest = {"round": round_no, "ends_at": ends_at, "reason": "no_room", "partner_id": partner}
+                messages.append(Outgoing(event.wire_id, me, "send_sit_out_message", rest, round_no, "send_break_message"))
+                continue
+            invite = {"url": room["uri"], "partner_id": partner, "round": round_no, "ends_at": ends_at}
+            messages.append(Outgoing(event.wire_id, me, "invite_to_meeting", invite, round_no))
             messages.append(Outgoing(event.wire_id, me, "send_partner_profile", {"partner_id": partner}, round_no))
     resting = [s.user_id for s in plan.sit_outs(round_no)]
     messages += _to(event, resting, "send_sit_out_message", {"round": round_no, "ends_at": ends_at}, round_no)
@@ -117,6 +132,8 @@ def _round_ended(recorded: Any, event: DatingEvent) -> list[Outgoing]:
     messages: list[Outgoing] = []
     partners = set()
     for pair in sorted(plan.pairs_in_round(round_no), key=lambda p: (p.a, p.b)):
+        if event.room_of(round_no, pair.a, pair.b) is None:
+            continue  # they had no date this round (no room): nothing to rate, already resting
         partners |= {pair.a, pair.b}
         for me, partner in ((pair.a, pair.b), (pair.b, pair.a)):
             messages.append(Outgoing(event.wire_id, me, "send_partner_rating_request", {"partner_id": partner}, round_no))

@@ -13,7 +13,9 @@ import psycopg
 from datemaker.adapters.postgres import SchemaMissing, apply_schema
 from datemaker.bootstrap import Container, bootstrap
 from datemaker.cli_events import events
+from datemaker.cli_history import history
 from datemaker.cli_meet import meet
+from datemaker.cli_projections import projections
 from datemaker.cli_schedules import schedules
 from datemaker.domain.errors import DomainError
 from datemaker.settings import SettingsError
@@ -93,7 +95,9 @@ def demo(lazy: _LazyContainer, people: int, seed: int) -> None:
 
 
 cli.add_command(events)
+cli.add_command(history)
 cli.add_command(meet)
+cli.add_command(projections)
 cli.add_command(schedules)
 
 

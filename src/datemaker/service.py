@@ -19,7 +19,9 @@ from datemaker.bootstrap import Container
 from datemaker.bot_commands import BotCommandHandler
 from datemaker.logs import get_logger
 from datemaker.outbox import OutboxRelay, SoleLeader
-from datemaker.rooms import FakeRooms, RoomsPort
+from datemaker.adapters.meet_calls import MeetObserver
+from datemaker.adapters.meet_factory import build_rooms
+from datemaker.rooms import RoomsPort
 from datemaker.projections import run_projections
 from datemaker.round_clock import RoundClock
 from datemaker.schedules import make_due_events
@@ -118,9 +120,12 @@ def build_service(container: Container, rooms: RoomsPort | None = None, metrics_
     metrics.input_queue.set_function(lambda: consumer.queue_depth)
     handler = BotCommandHandler(events, display_timezone=settings.display_timezone)
     consumer = BotConsumer(settings, handler.handle, on_answer=metrics.command_answered)
-    clock = RoundClock(
-        events, rooms or FakeRooms(), lease_seconds=settings.clock_lease_seconds, on_fired=metrics.deadline_fired
-    )
+    rooms = rooms or build_rooms(settings, events, observer=MeetObserver(
+        rooms_reserved=metrics.rooms_reserved.inc,
+        call=metrics.meet_call,
+        quota_wait=lambda pace, seconds: metrics.meet_quota_wait.observe(seconds),
+    ))
+    clock = RoundClock(events, rooms, lease_seconds=settings.clock_lease_seconds, on_fired=metrics.deadline_fired)
     publisher = BotPublisher(settings, on_published=metrics.message_published)
     relay = OutboxRelay(
         events,

@@ -60,6 +60,7 @@ def login(creds_file: Path, token_file: Path, *, open_browser: bool = True, port
         prompt="consent",
         authorization_prompt_message="Open this address to let datemaker make Meet rooms: {url}",
         success_message="datemaker may now make Meet rooms. You can close this tab.",
+        timeout_seconds=600,
     )
     write_token(token_file, credentials.to_json())
     return token_file

@@ -95,11 +95,13 @@ class MeetCaller:
         max_wait: float,
         accept: Callable[[BaseException], str | None] = lambda exc: None,
     ) -> T | None:
-        """`request()` once a slot of `pace` is free, retried on 429/503.
+        """`request()` once a slot of `pace` is free, retried on 429/503,
+        spending at most `max_wait` seconds waiting in all (slots, backoff).
         An error `accept` names (e.g. "no active conference") counts as done:
         it is reported under that name and None is returned."""
+        waited = 0.0
         for attempt in range(self.backoff.attempts):
-            self._wait_for_slot(pace, max_wait)
+            waited += self._wait_for_slot(pace, max_wait - waited)
             try:
                 result = request()
             except Exception as exc:
@@ -109,9 +111,10 @@ class MeetCaller:
                     return None
                 outcome = outcome_of(exc)
                 self.observer.call(method, outcome)
-                if outcome not in RETRYABLE.values() or attempt + 1 == self.backoff.attempts:
-                    raise
                 delay = self.backoff.delay(attempt, self.rng)
+                if outcome not in RETRYABLE.values() or attempt + 1 == self.backoff.attempts or waited + delay > max_wait:
+                    raise
+                waited += delay
                 log.warning("meet call will be retried", method=method, outcome=outcome, delay_seconds=round(delay, 3))
                 self.sleep(delay)
                 continue
@@ -119,10 +122,11 @@ class MeetCaller:
             return result
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _wait_for_slot(self, pace: str, max_wait: float) -> None:
-        wait = self.paces[pace].take(max_wait)
+    def _wait_for_slot(self, pace: str, max_wait: float) -> float:
+        wait = self.paces[pace].take(max(max_wait, 0.0))
         if wait is None:
             raise QuotaBudgetSpent(f"no {pace} slot within {max_wait:.1f}s")
         if wait > 0:
             self.observer.quota_wait(pace, wait)
             self.sleep(wait)
+        return wait

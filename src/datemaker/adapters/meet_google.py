@@ -167,11 +167,15 @@ def _attendee(participant: meet_v2.Participant, sessions: list[meet_v2.Participa
         kind=KINDS.get(which, "anonymous"),
         display_name=user.display_name,
         account=getattr(user, "user", None) or None,
-        sessions=tuple(sorted((Session(_utc(s.start_time), _utc(s.end_time)) for s in sessions if s.start_time), key=lambda s: s.start)),
+        sessions=tuple(sorted(
+            (Session(_utc(s.start_time), _utc(s.end_time)) for s in sessions if s.start_time),  # type: ignore[arg-type]
+            key=lambda s: s.start,
+        )),
     )
 
 
-def _utc(instant: datetime | None) -> Any:
+def _utc(instant: datetime | None) -> datetime | None:
+    """proto-plus times (DatetimeWithNanoseconds) as plain UTC datetimes."""
     if instant is None:
         return None
     return datetime.fromtimestamp(instant.timestamp(), tz=UTC)

@@ -7,9 +7,11 @@ nothing twice (see DatingEvent.rounds_to_close / final_attendance_due)."""
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from datemaker.adapters.meet_attendance import Names, date_attendance, known_accounts, platform_names
 from datemaker.application import DatingEvents
@@ -18,6 +20,49 @@ from datemaker.logs import get_logger
 from datemaker.rooms import Room, RoomsPort
 
 log = get_logger(__name__)
+
+# ("reserve", wire_id) | ("close", wire_id, round) | ("attend", wire_id, round) | ("final", wire_id)
+Job = tuple[Any, ...]
+LANE_OF = {"reserve": "rooms", "close": "ends", "attend": "reads", "final": "reads"}
+
+
+class Lanes(Protocol):
+    def put(self, job: Job) -> None: ...
+
+
+class ThreadLanes:
+    """A worker thread per kind of work: making rooms, ending calls, reading
+    attendance; so a long run of paced creates or reads never delays
+    ending the calls of a round."""
+
+    def __init__(self, run: Callable[[Job], None]) -> None:
+        self._run = run
+        self._queues: dict[str, queue.SimpleQueue[Job | None]] = {lane: queue.SimpleQueue() for lane in set(LANE_OF.values())}
+        self._threads = [
+            threading.Thread(target=self._drain, args=(q,), name=f"rooms-{name}", daemon=True)
+            for name, q in self._queues.items()
+        ]
+        self._stopping = False
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def put(self, job: Job) -> None:
+        self._queues[LANE_OF[job[0]]].put(job)
+
+    def stop(self, timeout: float) -> None:
+        """Drop what waits; the job in hand ends within its own budget."""
+        self._stopping = True
+        for q in self._queues.values():
+            q.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _drain(self, q: queue.SimpleQueue[Job | None]) -> None:
+        while (job := q.get()) is not None:
+            if not self._stopping:
+                self._run(job)
 
 
 class RoomJobs:
@@ -50,7 +95,8 @@ class RoomJobs:
         log.info("rooms reserved", event_id=wire_id, count=len(made) - len(surplus), still_needed=needed - len(made))
         return len(made) - len(surplus)
 
-    def close_round(self, wire_id: int, round_no: int) -> bool:
+    def end_calls(self, wire_id: int, round_no: int) -> bool:
+        """End every call of a round not closed yet; True when attendance is to be read."""
         event = self.app.get_event(wire_id)
         if round_no not in event.rounds_to_close():
             return False
@@ -59,6 +105,13 @@ class RoomJobs:
                 self.rooms.end_call(Room(**room))
             except Exception as exc:  # a call left running ends when people leave
                 log.warning("could not end a call", event_id=wire_id, round=round_no, error=type(exc).__name__)
+        return True
+
+    def record_round(self, wire_id: int, round_no: int) -> bool:
+        """Read who attended each date of an ended round and record it."""
+        event = self.app.get_event(wire_id)
+        if round_no not in event.rounds_to_close():
+            return False
         dates = self._read_round(event, round_no)
         now = self.clock()
 
