@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from datemaker.adapters.recorders import Handled
@@ -41,6 +43,9 @@ REPLY_KEY = {
 }
 COMMANDS = frozenset({"list_events", *REPLY_KEY})
 OPEN_FOR_REGISTRATION = (EventState.NOT_STARTED, EventState.REG_CONFIRM)
+# Errors of an unreachable or failing store (the library wraps some of them,
+# not those of our own queries); a bug is none of these.
+STORE_TROUBLE = (PersistenceError, psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError)
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,7 @@ class BotCommandHandler:
                 return self._handle_once(commands)
             except IntegrityError:
                 pass  # another writer saved one of these events first: redo on fresh state
-            except PersistenceError as exc:
+            except STORE_TROUBLE as exc:
                 log.warning("event store error, retrying batch", attempt=attempt + 1, error=type(exc).__name__)
             self._sleep(self._rng.uniform(0, min(0.5, 0.01 * 2**attempt)))
         raise StoreUnavailable(f"event store failed {self.store_attempts} times")

@@ -76,3 +76,23 @@ def test_a_redelivered_command_gets_its_stored_reply_without_a_change(env):
     assert again[0].body == first[0].body == {"user_registered": True} and again[0].duplicate
     assert app.get_event(wire_id).version == 2
     assert app.get_event(wire_id).start - clock.now > timedelta(days=2)
+
+
+def test_a_store_that_keeps_failing_makes_the_batch_unavailable_after_bounded_retries(env, monkeypatch):
+    import psycopg
+
+    from datemaker.bot_commands import StoreUnavailable
+
+    _, app, _ = env
+    wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")
+    pauses: list[float] = []
+    handler = BotCommandHandler(app, store_attempts=3, sleep=pauses.append)
+
+    def unreachable(keys):
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(app, "handled_replies", unreachable)
+    with pytest.raises(StoreUnavailable):
+        handler.handle([register(1, wire_id)])
+    assert len(pauses) == 3  # bounded, with a pause between attempts
+    assert app.get_event(wire_id).version == 1
