@@ -28,3 +28,9 @@ def test_the_demos_timeline_fits_in_under_a_minute():
     rounds = 10  # the most a demo group of up to ten people can need
     over = DEMO_TIMINGS.ratings_lock_at(start, rounds)
     assert LEAD_SECONDS + (over - start).total_seconds() < 60
+
+
+def test_the_demo_refuses_a_crowd_too_small_for_a_date(capsys):
+    assert main(["demo", "--people", "1"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--people" in err and "Traceback" not in err
