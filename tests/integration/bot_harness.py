@@ -87,12 +87,18 @@ class TestBot:
     async def reply(self) -> Reply:
         return await asyncio.wait_for(self.replies.get(), WAIT)
 
-    async def dead_letters(self) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    async def dead_letters(self, expect: int = 0) -> list[aio_pika.abc.AbstractIncomingMessage]:
+        """What the dead-letter queue holds; waits (bounded) for `expect` of
+        them, since a dead letter and the reply travel side by side."""
         queue = await self.channel.get_queue(dead_letter_queue_name(self.settings))
-        found = []
-        while (message := await queue.get(fail=False, no_ack=True)) is not None:
-            found.append(message)
-        return found
+        found: list[aio_pika.abc.AbstractIncomingMessage] = []
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while True:
+            while (message := await queue.get(fail=False, no_ack=True)) is not None:
+                found.append(message)
+            if len(found) >= expect or asyncio.get_running_loop().time() > deadline:
+                return found
+            await asyncio.sleep(0.05)
 
     async def close(self, keep_topology: bool = False) -> None:
         """Disconnect; unless kept, delete the test's exchange and queues."""

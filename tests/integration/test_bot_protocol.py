@@ -163,7 +163,7 @@ def test_bad_input_is_answered_dead_lettered_and_the_next_message_is_served(env,
         reply = await bot.reply()
         assert reply.body == {"success": False, "error": phrase}
         assert await bot.command("register_event", 2, event_id=wire_id) == {"user_registered": True}
-        dead = await bot.dead_letters()
+        dead = await bot.dead_letters(expect=1)
         assert [m.body for m in dead] == [body]
         assert dead[0].headers["x-datemaker-error"] == phrase
 
@@ -178,7 +178,7 @@ def test_bad_input_without_a_usable_chat_id_is_dead_lettered_without_a_reply(env
         await bot.send("register_event", user_id=1, chat_id="nope", event_id=wire_id)
         assert await bot.command("register_event", 2, event_id=wire_id) == {"user_registered": True}
         assert bot.replies.empty()
-        assert len(await bot.dead_letters()) == 1
+        assert len(await bot.dead_letters(expect=1)) == 1
 
     with_bot(settings, app, scenario)
 
@@ -206,7 +206,7 @@ def test_when_the_store_keeps_failing_the_batch_is_answered_and_dead_lettered(en
             await bot.send("register_event", user_id=1, chat_id=1, event_id=wire_id)
             reply = await asyncio.wait_for(bot.replies.get(), 60)
             assert reply.body == {"success": False, "error": "temporarily unavailable, try again later"}
-            assert [m.body for m in await bot.dead_letters()] == [b"register_event"]
+            assert [m.body for m in await bot.dead_letters(expect=1)] == [b"register_event"]
             stop.set()
             await asyncio.wait_for(task, 15)
         finally:

@@ -34,9 +34,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(settings, metrics_port: int, rabbitmq_port: int | None = None) -> subprocess.Popen:
+def serve(settings, metrics_port: int, rabbitmq_port: int | None = None, log=subprocess.DEVNULL) -> subprocess.Popen:
     return service_process.serve(
-        settings, stderr=subprocess.DEVNULL, RABBITMQ_PORT=str(rabbitmq_port or settings.rabbitmq_port),
+        settings, stderr=log, RABBITMQ_PORT=str(rabbitmq_port or settings.rabbitmq_port),
         DATEMAKER_METRICS_HOST="127.0.0.1", DATEMAKER_METRICS_PORT=str(metrics_port),
     )
 
@@ -137,17 +137,23 @@ def drop_topology(settings):
     return lambda: drop_topology_async(settings)
 
 
-def test_readyz_turns_503_while_the_broker_is_unreachable_and_back_to_200(env):
+def test_readyz_turns_503_while_the_broker_is_unreachable_and_back_to_200(env, tmp_path):
     settings, app, _ = env
     port = free_port()
     proxy = CuttableProxy(settings.rabbitmq_port)
-    process = serve(settings, port, rabbitmq_port=proxy.port)
+    log_path = tmp_path / "serve.log"
+    process = serve(settings, port, rabbitmq_port=proxy.port, log=log_path.open("wb"))
+
+    def service_log() -> str:  # shown when an assertion fails
+        return log_path.read_text(errors="replace")[-3000:]
+
     try:
         wait_for(lambda: get(port, "/readyz")[0] == 200)
         proxy.cut()
         status, reason = wait_for(lambda: (r := get(port, "/readyz"))[0] == 503 and r)
         assert "RabbitMQ unreachable" in reason
-        assert get(port, "/healthz")[0] == 200  # alive all the same
+        assert process.poll() is None, service_log()
+        assert get(port, "/healthz")[0] == 200, service_log()  # alive all the same
         proxy.restore()
         wait_for(lambda: get(port, "/readyz")[0] == 200, 60)
         wire_id = app.schedule_event(start=datetime.now(UTC) + timedelta(days=3), timezone="UTC")
