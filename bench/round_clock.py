@@ -11,6 +11,7 @@ exchange, the service's queue and its dead-letter queue, and the bench's bot
 queues (exclusive, bound with the bot routing key `tg_bot_prod`). Only
 127.0.0.1 is used. Lines printed on stdout (key=value, one per measurement):
 
+    round_clock env cpus=2 loadavg_1m=... python=...
     round_clock setup phase=skew events=500 people=2500 seconds=...
     round_clock skew events=500 fired=... p50_ms=... p99_ms=... max_ms=... correct=true
     round_clock skew baseline=naive events=500 fired=... p50_ms=... ... correct=true
@@ -27,13 +28,23 @@ Timings, in seconds from the start S: confirmation opens at S-10 (fired by
 the clock), the bench then confirms everyone through the application,
 confirmation closes at S-4 (the clock forms groups, then reserves rooms at
 once), rules at S-2, round 1 at S+1, rounds of 3 s with 1 s breaks (2 or 3
-rounds, from the plan), ratings lock 2 s after the last round. Skew is taken
-from the event store afterwards: each recorded step's `at` (when the clock
-took it) minus the deadline the timeline gives for it (e.g. RoundStarted(n)
-.at - timings.round_starts_at(start, n)). `delivered_*` is the same for the
-bot's side: each message's arrival in the bench's queue minus the deadline
-that called for it (what a participant sees). Room reservation is due "at
-once" after groups are formed; its lag is reported apart (`rooms_lag_*`).
+rounds, from the plan), ratings lock 2 s after the last round. Skew is read
+from the event store afterwards, per recorded step, against the deadline the
+timeline gives for it (e.g. RoundStarted(n) against
+timings.round_starts_at(start, n)), three ways:
+  p50_ms/p99_ms/max_ms  when the step was committed (visible to everyone) minus
+                        its deadline. Commit times come from the NOTIFY the
+                        event store sends with every insert (see CommitWatch).
+                        The target (p99 <= 200 ms) is checked on this.
+  recorded_at_*         the step's own `at` minus its deadline. The clock
+                        stamps `at` once per batch, before it loads, advances
+                        and saves the batch, so this flatters big batches; it
+                        gets a target line of its own (skew_p99_recorded_at).
+  delivered_*           each bot message's arrival in the bench's queue minus
+                        the deadline that called for it (what people see).
+Room reservation is due "at once" after groups are formed; its lag (by `at`)
+is reported apart (`rooms_lag_*`). The per-step breakdown (committed) goes to
+stderr.
 correct=true: every event FINISHED, each step recorded exactly once (one
 Started, RoundStarted 2..n and RoundEnded 1..n for the plan's n rounds, one
 of each other step), no deadline left, no message received twice.
@@ -42,8 +53,10 @@ Fan-out (phase 2): `--fanout-events` events (default 1000) x 20 people
 (10 M / 10 F, users_limit 20, ready_check off), built and saved in group
 saves; confirmation is opened and everyone confirmed during set-up (the
 outbox position is moved past set-up, whose messages would have gone out
-hours earlier in reality). The running service then closes confirmation 30 s
-before the boundary, reserves rooms and announces the rules 15 s before it;
+hours earlier in reality). The running service then closes confirmation
+`--fanout-lead` (45) s before the boundary (40 s before the start; round 1
+is at start + ready_grace 5 s), reserves rooms at once and announces the
+rules 15 s before the boundary;
 one second before the boundary the bench checks that every event waits only
 for round 1 and that the outbox has caught up, and purges its queue. Round 1
 of every event starts at the same boundary B; the time measured is from B
@@ -51,8 +64,9 @@ until the bench's queue holds every message round 1 calls for (per pair and
 side: invite_to_meeting + send_partner_profile, 40 per event). The queue is
 polled (passive declare) rather than consumed, so the bench uses no CPU the
 service needs; the messages are read and checked afterwards.
-`clock_seconds` is when the last Started was committed (deadlines table
-polled), `decided_max_ms` the largest Started.at - B.
+`first_commit_ms`/`clock_seconds`: when the first/last Started was committed
+(see CommitWatch); `decided_max_ms`: the largest Started.at - B;
+`worker_cpu_seconds`: CPU the service used from B to the end.
 
 Baselines (labelled baseline=naive): this file with `--naive-worker` in a
 subprocess, the simple loop: claim one due deadline (one transaction), fire
@@ -66,9 +80,11 @@ its time linearly, and is labelled as such).
 during that phase (svg flame graph, speedscope .json or raw .txt).
 `--service-env NAME=VALUE` passes extra environment to the service.
 
-Progress goes to stderr as `# ...` lines. Exit status: 0 when every phase
-completed correctly, 1 when one did not (its line says correct=false, with
-error= when it could not finish), 2 with --strict when a target was missed.
+Progress goes to stderr as `# ...` lines. Exit status: 0 when the service's
+phases completed correctly, 1 when one did not (its line says correct=false,
+with error= when it could not finish), 2 with --strict when a target was
+missed. A baseline that goes wrong says so in its own line (correct=false)
+without changing the exit status: it is there for comparison.
 """
 
 from __future__ import annotations
@@ -84,6 +100,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -300,8 +317,9 @@ def confirm_everyone(app: Any, planned: dict[int, Planned]) -> int:
 # --- reading the outcome from the event store ----------------------------------
 
 
-def read_log(app: Any, after: int = 0) -> list[Any]:
-    """Every domain event recorded after notification `after`, in order."""
+def read_log(app: Any, after: int = 0) -> list[tuple[int, Any]]:
+    """(notification id, domain event) of everything recorded after
+    notification `after`, in order."""
     found = []
     position = after
     while True:
@@ -309,8 +327,48 @@ def read_log(app: Any, after: int = 0) -> list[Any]:
         if not notifications:
             return found
         for n in notifications:
-            found.append(app.mapper.to_domain_event(n))
+            found.append((n.id, app.mapper.to_domain_event(n)))
         position = notifications[-1].id
+
+
+class CommitWatch:
+    """When each stretch of the event log was committed. Every insert into
+    the event store sends NOTIFY on the events table's channel, delivered at
+    commit; on each one this thread reads the highest notification id now
+    visible. Writers take the events table's lock until they commit, so ids
+    are committed in order, and `committed_at(id)` is the first time an id
+    at least that high was seen (late by the notify's delivery, ~1 ms)."""
+
+    CHANNEL = "datingevents_events"
+
+    def __init__(self, dbname: str) -> None:
+        self.conn = pg_connect(dbname)
+        self.conn.execute(f'LISTEN "{self.CHANNEL}"')
+        self.marks: list[tuple[int, float]] = []  # (highest committed id, wall time seen)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="commit-watch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        query = "SELECT coalesce(max(notification_id), 0) FROM datemaker.datingevents_events"
+        while not self._stop.is_set():
+            if not list(self.conn.notifies(timeout=0.2, stop_after=1)):
+                continue
+            seen = time.time()
+            top = int(self.conn.execute(query).fetchone()[0])
+            if not self.marks or top > self.marks[-1][0]:
+                self.marks.append((top, seen))
+
+    def committed_at(self, notification_id: int) -> float | None:
+        import bisect
+
+        i = bisect.bisect_left(self.marks, (notification_id, float("-inf")))
+        return self.marks[i][1] if i < len(self.marks) else None
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.conn.close()
 
 
 def due_of(kind: str, recorded: Any, start: datetime, t: Any, rounds: int) -> datetime | None:
@@ -333,7 +391,11 @@ def due_of(kind: str, recorded: Any, start: datetime, t: Any, rounds: int) -> da
 
 @dataclass
 class StoreOutcome:
-    skews_ms: list[float] = field(default_factory=list)
+    skews_ms: list[float] = field(default_factory=list)  # recorded `at` - deadline
+    committed_ms: list[float] = field(default_factory=list)  # commit - deadline
+    unwatched: int = 0  # steps whose commit the watcher missed
+    roomless_dates: int = 0  # dates of started rounds that had no room (the pair rested)
+    roomless_events: list[int] = field(default_factory=list)
     by_action: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     rooms_lag_ms: list[float] = field(default_factory=list)
     finished: int = 0
@@ -342,17 +404,19 @@ class StoreOutcome:
     rounds_of: dict[int, int] = field(default_factory=dict)
 
 
-def analyse_store(app: Any, planned: dict[int, Planned]) -> StoreOutcome:
+def analyse_store(app: Any, planned: dict[int, Planned], watch: CommitWatch) -> StoreOutcome:
     from datemaker.domain.dating_event import DatingEvent
     from datemaker.domain.ids import event_uuid
     from datemaker.domain.pairing import Plan
 
     by_id = {event_uuid(w): w for w in planned}
     history: dict[int, list[Any]] = defaultdict(list)
-    for recorded in read_log(app):
+    notification_of: dict[int, int] = {}  # id(domain event) -> notification id
+    for notification_id, recorded in read_log(app):
         wire_id = by_id.get(recorded.originator_id)
         if wire_id is not None:
             history[wire_id].append(recorded)
+            notification_of[id(recorded)] = notification_id
     outcome = StoreOutcome()
     for wire_id, p in sorted(planned.items()):
         events = history[wire_id]
@@ -367,6 +431,16 @@ def analyse_store(app: Any, planned: dict[int, Planned]) -> StoreOutcome:
                 "RoundStarted": max(rounds - 1, 0), "RoundEnded": rounds, "Finished": 1}
         wrong = {k: kinds[k] for k, n in want.items() if kinds[k] != n}
         started_rounds = sorted([1] * len(started) + [e.round_no for e in events if type(e).__name__ == "RoundStarted"])
+        if started:
+            plan = Plan.from_record(started[0].plan)
+            roomless = sum(
+                max(0, len(plan.pairs_in_round(n)) - len(e.rooms))
+                for e in events
+                if type(e).__name__ in ("Started", "RoundStarted") and (n := e.round_no)
+            )
+            if roomless:
+                outcome.roomless_dates += roomless
+                outcome.roomless_events.append(wire_id)
         ended_rounds = sorted(e.round_no for e in events if type(e).__name__ == "RoundEnded")
         if wrong or rounds < 1 or started_rounds != list(range(1, rounds + 1)) or ended_rounds != started_rounds:
             outcome.problems.append(f"event {wire_id}: rounds={rounds} counts={dict(kinds)}")
@@ -379,8 +453,29 @@ def analyse_store(app: Any, planned: dict[int, Planned]) -> StoreOutcome:
             if due is not None:
                 skew = (e.at - due).total_seconds() * 1e3
                 outcome.skews_ms.append(skew)
-                outcome.by_action[kind].append(skew)
+                committed = watch.committed_at(notification_of[id(e)])
+                if committed is None:
+                    outcome.unwatched += 1
+                else:
+                    outcome.committed_ms.append((committed - due.timestamp()) * 1e3)
+                    outcome.by_action[kind].append((committed - due.timestamp()) * 1e3)
     return outcome
+
+
+def expected_message_ids(app: Any) -> set[str]:
+    """The ids of every bot message the whole event log calls for, computed
+    as the outbox relay does (same code, default extensions)."""
+    from datemaker.outbox import OutboxRelay
+
+    relay = OutboxRelay(app, publish=None, chunk=5000, states_kept=1_000_000)  # type: ignore[arg-type]
+    found: set[str] = set()
+    position = 0
+    while True:
+        last, messages = relay.read(position)
+        if last == position:
+            return found
+        found.update(m.message_id for m in messages)
+        position = last
 
 
 # The deadline each bot command answers to (for the delivered skew).
@@ -533,6 +628,16 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def start_worker(run: Run, variant: str, settings: Any) -> Worker:
     env = child_env({
         "POSTGRES_HOST": HOST, "POSTGRES_PORT": str(PG_PORT), "POSTGRES_DB": settings.postgres_db,
@@ -658,6 +763,18 @@ class Run:
     targets_missed: bool = False
     databases: list[str] = field(default_factory=list)
 
+    def fail(self, variant: str) -> None:
+        """A phase went wrong: the service's phases decide the exit status; a
+        baseline's failure shows in its own line only."""
+        if variant == "service":
+            self.failed = True
+
+    def drop(self, name: str) -> None:
+        if self.args.keep_databases:
+            log(f"kept database {name} (--keep-databases): drop it yourself")
+        else:
+            drop_database(name)
+
     def new_database(self) -> tuple[str, Any]:
         name = f"datemaker_bench_rc_{self.suffix}_{len(self.databases)}"
         create_database(name)
@@ -676,11 +793,13 @@ async def phase_skew(run: Run, broker: Broker, variant: str, count: int) -> None
     dbname, settings = await asyncio.to_thread(run.new_database)
     app = await asyncio.to_thread(open_app, settings)
     probe = await asyncio.to_thread(Probe, dbname)
+    watch = await asyncio.to_thread(CommitWatch, dbname)
     worker: Worker | None = None
     profiler = None
     queue = await broker.bot_queue()
     arrivals = Arrivals()
     tag = await queue.consume(arrivals.on_message, no_ack=True)
+    finished = False
     try:
         timings = Timings(**SKEW_TIMINGS)
         # The first deadline (confirmation opens at S0-10) lies --lead seconds ahead.
@@ -701,6 +820,7 @@ async def phase_skew(run: Run, broker: Broker, variant: str, count: int) -> None
                                f" first deadline: raise --lead (now {run.args.lead} s)")
         log(f"skew{label}: {count} events, {people} people; first deadline in"
             f" {first_due.timestamp() - time.time():.1f} s, last in {last_due.timestamp() - time.time():.1f} s")
+        cpu_at_ready = cpu_seconds(worker.pid)
         if variant == "service":
             profiler = start_profiler(run, worker.pid, "skew")
         # Confirmation opens (fired by the clock), then everyone confirms.
@@ -734,14 +854,20 @@ async def phase_skew(run: Run, broker: Broker, variant: str, count: int) -> None
             if utc_now() > over_at + timedelta(seconds=run.args.timeout):
                 raise BenchFailure(f"outbox still {backlog} notifications behind {run.args.timeout:.0f} s after the end")
             await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)  # the last confirmed publishes reach the queue
+        cpu_s = cpu_seconds(worker.pid) - cpu_at_ready
+        # Every message the log calls for (as the relay computes them) must
+        # reach the bench's queue: wait for the last ones, bounded.
+        expected_ids = await asyncio.to_thread(expected_message_ids, app)
+        settle = time.monotonic() + 15
+        while not expected_ids <= arrivals.seen.keys() and time.monotonic() < settle:
+            await asyncio.sleep(0.1)
         stop_profiler(profiler)
         profiler = None
         worker.check_alive()
         code = worker.stop()
         if code not in (0, None):
             log(f"{worker.name} exited with {code}; output ends:\n{worker.output_tail()}")
-        outcome = await asyncio.to_thread(analyse_store, app, planned)
+        outcome = await asyncio.to_thread(analyse_store, app, planned, watch)
         late_ms = (over_at - last_due).total_seconds() * 1e3
         delivered = []
         for mid, arrived in arrivals.seen.items():
@@ -750,40 +876,56 @@ async def phase_skew(run: Run, broker: Broker, variant: str, count: int) -> None
             if due is not None:
                 delivered.append((arrived - due.timestamp()) * 1e3)
         left = await asyncio.to_thread(probe.deadline_actions)
-        correct = (not outcome.problems and outcome.finished == count and not left and arrivals.duplicates == 0)
-        skews = sorted(outcome.skews_ms)
+        missing = expected_ids - arrivals.seen.keys()
+        unexpected = arrivals.seen.keys() - expected_ids
+        correct = (not outcome.problems and outcome.finished == count and not left and arrivals.duplicates == 0
+                   and not missing and not unexpected and not outcome.roomless_dates)
+        committed = sorted(outcome.committed_ms)
+        if outcome.unwatched:
+            log(f"skew{label}: the commit watcher missed {outcome.unwatched} steps (not in the figures)")
         if variant == "service":
-            run.results["skew_p99_ms"] = pct(skews, 99)
-        else:
-            run.results["naive_skew_p99_ms"] = pct(skews, 99)
-        out(f"round_clock skew{label} events={count} fired={len(skews)} {dist('', skews)}"
-            f" over_{TARGET_SKEW_P99_MS:.0f}ms={sum(s > TARGET_SKEW_P99_MS for s in skews)}"
+            run.results["skew_p99_ms"] = pct(committed, 99)
+            run.results["skew_recorded_at_p99_ms"] = pct(sorted(outcome.skews_ms), 99)
+        out(f"round_clock skew{label} events={count} fired={len(outcome.skews_ms)} {dist('', committed)}"
+            f" over_{TARGET_SKEW_P99_MS:.0f}ms={sum(s > TARGET_SKEW_P99_MS for s in committed)}"
+            f" {dist('recorded_at_', outcome.skews_ms)}"
             f" {dist('delivered_', delivered)} messages={len(arrivals.seen)}"
-            f" {dist('rooms_lag_', outcome.rooms_lag_ms)} last_over_ms={late_ms:.0f}"
+            f" {dist('rooms_lag_', outcome.rooms_lag_ms)} last_over_ms={late_ms:.0f} worker_cpu_seconds={fmt(cpu_s, 2)}"
             f" rounds={'/'.join(f'{k}:{v}' for k, v in sorted(outcome.rounds.items()))}"
-            f" finished={outcome.finished} duplicate_messages={arrivals.duplicates} correct={str(correct).lower()}")
+            f" finished={outcome.finished} roomless_dates={outcome.roomless_dates}"
+            f" missing_messages={len(missing)} unexpected_messages={len(unexpected)}"
+            f" duplicate_messages={arrivals.duplicates} correct={str(correct).lower()}")
+        log(f"skew{label} messages by command: {dict(sorted(arrivals.commands.items()))}")
         for kind in ("ConfirmationOpened", "GroupsFormed", "RulesAnnounced", "Started", "RoundEnded",
                      "RoundStarted", "Finished"):
-            log(f"skew{label} {kind}: n={len(outcome.by_action[kind])} {dist('', outcome.by_action[kind])}")
+            log(f"skew{label} committed {kind}: n={len(outcome.by_action[kind])} {dist('', outcome.by_action[kind])}")
         if not correct:
-            run.failed = True
+            run.fail(variant)
             for problem in outcome.problems[:10]:
                 log(f"skew{label}: {problem}")
             if left:
                 log(f"skew{label}: deadlines left: {dict(left)}")
+            if outcome.roomless_dates:
+                log(f"skew{label}: {outcome.roomless_dates} dates in {len(outcome.roomless_events)} events had no room"
+                    f" (e.g. events {outcome.roomless_events[:5]}): a round started before its rooms were made")
+            if missing or unexpected:
+                log(f"skew{label}: missing {Counter(m.split(':')[3] for m in missing)},"
+                    f" unexpected {Counter(m.split(':')[3] for m in unexpected)}")
+        finished = True
     finally:
         stop_profiler(profiler)
         if worker is not None:
-            if worker.stop() not in (0, None) or run.failed:
+            if worker.stop() not in (0, None) or not finished:
                 log(f"{worker.name} output ends:\n{worker.output_tail()}")
             worker.discard_log()
         with contextlib.suppress(Exception):
             await queue.cancel(tag)
         with contextlib.suppress(Exception):
             await queue.delete(if_unused=False, if_empty=False)
+        await asyncio.to_thread(watch.close)
         await asyncio.to_thread(probe.close)
         await asyncio.to_thread(app.close)
-        await asyncio.to_thread(drop_database, dbname)
+        await asyncio.to_thread(run.drop, dbname)
 
 
 async def phase_fanout(run: Run, broker: Broker, variant: str, count: int) -> None:
@@ -793,13 +935,15 @@ async def phase_fanout(run: Run, broker: Broker, variant: str, count: int) -> No
 
     label = "" if variant == "service" else " baseline=naive"
     people = run.args.fanout_people
-    lead = run.args.fanout_lead
+    lead = run.args.fanout_lead if variant == "service" else run.args.baseline_fanout_lead
     dbname, settings = await asyncio.to_thread(run.new_database)
     app = await asyncio.to_thread(open_app, settings)
     probe = await asyncio.to_thread(Probe, dbname)
+    watch = await asyncio.to_thread(CommitWatch, dbname)
     worker: Worker | None = None
     profiler = None
     queue = await broker.bot_queue()
+    finished = False
     try:
         # Set-up and start-up must end before confirmation closes at B - lead.
         budget = 5.0 + count * people * 0.0003
@@ -825,7 +969,7 @@ async def phase_fanout(run: Run, broker: Broker, variant: str, count: int) -> No
             f" boundary in {boundary.timestamp() - time.time():.1f} s")
         if ready_at > boundary.timestamp() - lead / 2:
             raise BenchFailure(f"set-up and start-up left only {boundary.timestamp() - ready_at:.1f} s before the"
-                               f" boundary: raise --fanout-lead (now {lead} s)")
+                               f" boundary: raise --fanout-lead/--baseline-fanout-lead (now {lead} s)")
         # One second before the boundary: every event waits only for round 1,
         # and the outbox has published everything before it.
         await sleep_until(boundary - timedelta(seconds=1.5))
@@ -836,7 +980,7 @@ async def phase_fanout(run: Run, broker: Broker, variant: str, count: int) -> No
         if waiting != count or backlog:
             raise BenchFailure(f"not ready 1.5 s before the boundary: {waiting} of {count} events wait for round 1"
                                f" (deadlines {dict(actions)}), outbox {backlog} notifications behind;"
-                               f" raise --fanout-lead (now {lead} s)")
+                               f" raise --fanout-lead/--baseline-fanout-lead (now {lead} s)")
         before, _ = await broker.queue_state(queue.name)
         await queue.purge()
         position_before = await asyncio.to_thread(app.outbox_position, POSITION_NAME)
@@ -846,8 +990,9 @@ async def phase_fanout(run: Run, broker: Broker, variant: str, count: int) -> No
         log(f"fanout{label}: ready; {before} pre-boundary messages purged; expecting {expected} at the boundary")
         # The measurement: poll the queue depth (and the deadlines table) from B.
         await sleep_until(boundary)
+        cpu_at_b = cpu_seconds(worker.pid)
         b = boundary.timestamp()
-        first_s = clock_s = done_s = None
+        first_s = done_s = None
         give_up = b + run.args.timeout
         polls = 0
         while True:
@@ -856,24 +1001,19 @@ async def phase_fanout(run: Run, broker: Broker, variant: str, count: int) -> No
             polls += 1
             if depth and first_s is None:
                 first_s = now - b
-            if clock_s is None and polls % 4 == 0:
-                if await asyncio.to_thread(probe.waiting_for, "begin") == 0:
-                    clock_s = time.time() - b
             if depth >= expected:
                 done_s = now - b
+                cpu_s = cpu_seconds(worker.pid) - cpu_at_b
                 break
             if polls % 50 == 0:
                 worker.check_alive()
             if now > give_up:
+                left = await asyncio.to_thread(probe.waiting_for, "begin")
                 raise BenchFailure(f"only {depth} of {expected} messages {run.args.timeout:.0f} s after the boundary"
-                                   f" (clock done: {clock_s is not None})")
-            await asyncio.sleep(0.005)
+                                   f" ({left} events still wait for round 1)")
+            await asyncio.sleep(0.01)
         stop_profiler(profiler)
         profiler = None
-        if clock_s is None:
-            while await asyncio.to_thread(probe.waiting_for, "begin"):
-                await asyncio.sleep(0.01)
-            clock_s = time.time() - b
         worker.check_alive()
         code = worker.stop()
         if code not in (0, None):
@@ -891,8 +1031,10 @@ async def phase_fanout(run: Run, broker: Broker, variant: str, count: int) -> No
                 if int(round_no) != 1 or not invite.get("url", "").startswith("https://"):
                     bad_invites += 1
         recorded = await asyncio.to_thread(read_log, app, position_before)
-        started = [e for e in recorded if isinstance(e, DatingEvent.Started)]
-        decided = sorted((e.at - boundary).total_seconds() * 1e3 for e in started)
+        started = [(n, e) for n, e in recorded if isinstance(e, DatingEvent.Started)]
+        decided = sorted((e.at - boundary).total_seconds() * 1e3 for _, e in started)
+        commits = sorted(c - b for n, _ in started if (c := watch.committed_at(n)) is not None)
+        clock_s = commits[-1] if commits else float("nan")
         invitations = arrivals.commands["invite_to_meeting"]
         correct = (invitations == count * people and arrivals.commands["send_partner_profile"] == count * people
                    and len(started) == count and all(per_event[w] == people for w in planned)
@@ -904,25 +1046,28 @@ async def phase_fanout(run: Run, broker: Broker, variant: str, count: int) -> No
             extra = f" per_1000_events_seconds={fmt(done_s * 1000 / count, 1)}(linear)"
             run.results["naive_fanout_seconds_per_1000"] = done_s * 1000 / count
         out(f"round_clock fanout{label} events={count} invitations={invitations} messages={len(arrivals.seen)}"
-            f" seconds={fmt(done_s)}{extra} first_message_ms={first_s * 1e3:.0f} clock_seconds={fmt(clock_s)}"
+            f" seconds={fmt(done_s)}{extra} first_message_ms={first_s * 1e3:.0f}"
+            f" first_commit_ms={commits[0] * 1e3 if commits else float('nan'):.0f} clock_seconds={fmt(clock_s)}"
             f" decided_p50_ms={pct(decided, 50):.0f} decided_max_ms={decided[-1] if decided else float('nan'):.0f}"
-            f" messages_per_second={expected / done_s:.0f} setup_seconds={fmt(setup_s)}"
+            f" messages_per_second={expected / done_s:.0f} worker_cpu_seconds={fmt(cpu_s, 2)} setup_seconds={fmt(setup_s)}"
             f" duplicate_messages={arrivals.duplicates} correct={str(correct).lower()}")
         if not correct:
-            run.failed = True
+            run.fail(variant)
             log(f"fanout{label}: commands {dict(arrivals.commands)}, started {len(started)},"
                 f" events short of invites {sum(per_event[w] != people for w in planned)}, bad invites {bad_invites}")
+        finished = True
     finally:
         stop_profiler(profiler)
         if worker is not None:
-            if worker.stop() not in (0, None) or run.failed:
+            if worker.stop() not in (0, None) or not finished:
                 log(f"{worker.name} output ends:\n{worker.output_tail()}")
             worker.discard_log()
         with contextlib.suppress(Exception):
             await queue.delete(if_unused=False, if_empty=False)
+        await asyncio.to_thread(watch.close)
         await asyncio.to_thread(probe.close)
         await asyncio.to_thread(app.close)
-        await asyncio.to_thread(drop_database, dbname)
+        await asyncio.to_thread(run.drop, dbname)
 
 
 def print_targets(run: Run) -> None:
@@ -931,6 +1076,10 @@ def print_targets(run: Run) -> None:
     if "skew_p99_ms" in r:
         checks.append(("skew_p99", f"p99_ms<={TARGET_SKEW_P99_MS:.0f}", f"{r['skew_p99_ms']:.1f}",
                        r["skew_p99_ms"] <= TARGET_SKEW_P99_MS))
+        # The same with the instant the clock stamped on each step (`at`): read
+        # before its batch is loaded and saved, so it flatters big batches.
+        checks.append(("skew_p99_recorded_at", f"p99_ms<={TARGET_SKEW_P99_MS:.0f}",
+                       f"{r['skew_recorded_at_p99_ms']:.1f}", r["skew_recorded_at_p99_ms"] <= TARGET_SKEW_P99_MS))
     if "fanout_seconds" in r:
         checks.append(("fanout", f"seconds<={TARGET_FANOUT_SECONDS:.0f}", fmt(r["fanout_seconds"]),
                        r["fanout_seconds"] <= TARGET_FANOUT_SECONDS))
@@ -945,16 +1094,20 @@ async def main_async(run: Run) -> None:
     configure_logging(debug=False, level="WARNING")
     args = run.args
     started = time.monotonic()
+    # Other work on the machine skews every figure: say how busy it was.
+    out(f"round_clock env cpus={os.cpu_count()} loadavg_1m={os.getloadavg()[0]:.2f} python={sys.version.split()[0]}")
     broker = Broker(make_settings("unused", run.suffix))
     await broker.start()
     try:
         phases: list[tuple[str, Callable[..., Any], str, int]] = []
         if args.only in (None, "skew"):
-            phases.append(("skew", phase_skew, "service", args.events))
+            if not args.skip_service:
+                phases.append(("skew", phase_skew, "service", args.events))
             if not args.skip_baseline:
                 phases.append(("skew", phase_skew, "naive", args.baseline_events or args.events))
         if args.only in (None, "fanout"):
-            phases.append(("fanout", phase_fanout, "service", args.fanout_events))
+            if not args.skip_service:
+                phases.append(("fanout", phase_fanout, "service", args.fanout_events))
             if not args.skip_baseline:
                 phases.append(("fanout", phase_fanout, "naive", args.baseline_fanout_events))
         for name, phase, variant, count in phases:
@@ -963,14 +1116,14 @@ async def main_async(run: Run) -> None:
             try:
                 await phase(run, broker, variant, count)
             except BenchFailure as exc:
-                run.failed = True
+                run.fail(variant)
                 out(f"round_clock {name}{label} events={count} correct=false error={json.dumps(str(exc))}")
         print_targets(run)
     finally:
         await broker.close()
         for name in run.databases:  # each phase drops its own; this catches the rest
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(drop_database, name)
+                await asyncio.to_thread(run.drop, name)
         log(f"cleaned up; total {time.monotonic() - started:.1f} s")
 
 
@@ -985,23 +1138,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="events in the naive fan-out baseline (it is sequential; scaled linearly)")
     parser.add_argument("--lead", type=float, default=4.0,
                         help="skew: seconds from the end of set-up to the first deadline (covers start-up)")
-    parser.add_argument("--fanout-lead", type=int, default=30,
+    parser.add_argument("--fanout-lead", type=int, default=45,
                         help="fan-out: confirmation closes this many seconds before the boundary")
+    parser.add_argument("--baseline-fanout-lead", type=int, default=25,
+                        help="the same for the naive fan-out baseline (fewer events)")
     parser.add_argument("--timeout", type=float, default=60.0, help="max seconds to wait past a phase's last deadline")
     parser.add_argument("--only", choices=("skew", "fanout"), help="run one phase only")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--skip-service", action="store_true", help="run the naive baselines only")
     parser.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
     parser.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the service, repeatable")
     parser.add_argument("--py-spy", metavar="FILE", help="record the service with py-spy in one phase")
     parser.add_argument("--py-spy-phase", choices=("skew", "fanout"), default="fanout")
+    parser.add_argument("--keep-databases", action="store_true",
+                        help="do not drop the phases' databases (for a look afterwards)")
     parser.add_argument("--naive-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if min(args.events, args.fanout_events, args.baseline_fanout_events) < 1 or args.baseline_events < 0:
         parser.error("event counts must be positive")
     if args.fanout_people < 2 or args.fanout_people % 2 or args.fanout_people > 20:
         parser.error("--fanout-people must be even, 2..20 (users_limit is 20)")
-    if args.fanout_lead < FANOUT_RULES_BEFORE_B + 5:
+    if min(args.fanout_lead, args.baseline_fanout_lead) < FANOUT_RULES_BEFORE_B + 5:
         parser.error(f"--fanout-lead must be at least {FANOUT_RULES_BEFORE_B + 5}")
     if any("=" not in item for item in args.service_env):
         parser.error("--service-env takes NAME=VALUE")
