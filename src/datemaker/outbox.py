@@ -56,7 +56,7 @@ class OutboxRelay:
         leadership: Leadership | None = None,
         chunk: int = 2000,
         tick_seconds: float = 0.05,
-        states_kept: int = 256,
+        states_kept: int = 10_000,
         on_event_ended: Callable[[str], None] | None = None,
     ) -> None:
         self.app = app

@@ -155,10 +155,20 @@ class RoundClock:
     def _step(self, event: DatingEvent, now: datetime) -> tuple[datetime | None, list[str], list[int]]:
         """Take the due steps; returns when the first was scheduled (the stored
         deadline may be an overdue "make rooms", which says nothing of skew)."""
-        if self.instant:
-            self._make_rooms(event, now)
         own = timeline.next_step(event, with_rooms=False)
-        taken = event.advance(now, seed=self._rng.randrange(2**63))
+        seed = self._rng.randrange(2**63)
+        if self.instant:
+            # One step at a time, making rooms in between: a late clock that
+            # fixes the groups and starts round 1 in one go still has rooms.
+            taken = []
+            while True:
+                self._make_rooms(event, now)
+                more = event.advance(now, seed=seed, max_steps=1)
+                if not more:
+                    break
+                taken += more
+        else:
+            taken = event.advance(now, seed=seed)
         ended = [e.round_no for e in event.pending_events if isinstance(e, DatingEvent.RoundEnded)]
         return (own.at if own and taken else None), taken, ended
 

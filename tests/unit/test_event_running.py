@@ -112,3 +112,12 @@ def test_mutual_likes_become_matches_and_reports_are_kept():
     refused(event, lambda: event.rate(first[0], first[1], "dislike", late), RatingClosed)
     assert event.advance(late + timedelta(days=9), seed=3) == []
     assert replay(event.collect_events()).__dict__ == event.__dict__
+
+
+def test_when_everyone_is_present_the_announced_dates_stay():
+    event = ready_event(F, M, F, M)
+    planned = event.planned
+    for user_id in (1, 2, 3, 4):
+        event.mark_ready(user_id, AT)
+    assert event.begin(START, seed=999) == planned
+    assert event.no_shows == []

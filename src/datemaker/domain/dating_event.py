@@ -303,13 +303,16 @@ class DatingEvent(Aggregate):
         placed = sorted(uid for uid in planned.placed_user_ids if self.is_registered(uid))
         present = [uid for uid in placed if uid in self.ready] if self.ready_check else placed
         known = planned.placed_user_ids | planned.unplaced_user_ids
-        plan = replan(
-            planned,
-            present,
-            from_round=1,
-            seed=seed,
-            participants={uid: Profile.from_record(self._snapshot_of(uid)) for uid in known},
-        )
+        if set(present) == set(planned.placed_user_ids):
+            plan = planned  # everyone is here: the dates stay as announced
+        else:
+            plan = replan(
+                planned,
+                present,
+                from_round=1,
+                seed=seed,
+                participants={uid: Profile.from_record(self._snapshot_of(uid)) for uid in known},
+            )
         no_shows = sorted(set(planned.placed_user_ids) - set(present))
         first = 1 if plan.rounds_count else 0
         self._started(
@@ -344,11 +347,18 @@ class DatingEvent(Aggregate):
 
     # --- the clock ------------------------------------------------------------
 
-    def advance(self, now: datetime, seed: int, never_meet: Iterable[Iterable[int]] = ()) -> list[str]:
-        """Take every step that is due by `now`, in order (a late clock catches
-        up, each step once). Rooms are not made here: that needs the rooms port."""
-        taken = []
-        while (step := timeline.next_step(self, with_rooms=False)) is not None and step.at <= now:
+    def advance(
+        self, now: datetime, seed: int, never_meet: Iterable[Iterable[int]] = (), max_steps: int | None = None
+    ) -> list[str]:
+        """Take every step that is due by `now` (at most `max_steps`), in order:
+        a late clock catches up, each step once. Rooms are not made here: that
+        needs the rooms port."""
+        taken: list[str] = []
+        while (
+            (max_steps is None or len(taken) < max_steps)
+            and (step := timeline.next_step(self, with_rooms=False)) is not None
+            and step.at <= now
+        ):
             action = step.action
             if action == timeline.CLOSE_CONFIRMATION:
                 self.close_confirmation(now, seed, never_meet)

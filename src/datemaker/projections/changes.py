@@ -46,7 +46,7 @@ class Batch:
 
 
 class ChangeReader:
-    def __init__(self, app: DatingEvents, *, states_kept: int = 256) -> None:
+    def __init__(self, app: DatingEvents, *, states_kept: int = 10_000) -> None:
         self.app = app
         self.states_kept = states_kept
         self._states: OrderedDict[UUID, DatingEvent] = OrderedDict()
