@@ -4,7 +4,7 @@ instants and IANA time zones, each failing with a one-line message."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -65,6 +65,28 @@ class Instant(click.ParamType):
             self.fail(f"{value!r} is not an ISO 8601 date-time such as 2026-12-05T19:00", param, ctx)
 
 
+class ClockTime(click.ParamType):
+    name = "HH:MM"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> time:
+        try:
+            return time.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a time of day such as 19:00", param, ctx)
+
+
+class Day(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> date:
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date such as 2026-12-02", param, ctx)
+
+
 DURATION = Duration()
 TIME_ZONE = TimeZone()
 INSTANT = Instant()
+CLOCK_TIME = ClockTime()
+DAY = Day()

@@ -9,29 +9,9 @@ from zoneinfo import ZoneInfo
 import click
 
 from datemaker.cli_events import timing_options
-from datemaker.cli_params import TIME_ZONE
+from datemaker.cli_params import CLOCK_TIME, DAY, TIME_ZONE
 from datemaker.domain.timings import Timings
 from datemaker.schedules import add_schedule, book, remove_schedule, upcoming
-
-
-class ClockTime(click.ParamType):
-    name = "HH:MM"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> time:
-        try:
-            return time.fromisoformat(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not a time of day such as 19:00", param, ctx)
-
-
-class Day(click.ParamType):
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> date:
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not a date such as 2026-12-02", param, ctx)
 
 
 @click.group()
@@ -41,9 +21,9 @@ def schedules() -> None:
 
 @schedules.command("add")
 @click.option("--rrule", "rule", required=True, help="RFC 5545 rule, e.g. FREQ=WEEKLY;BYDAY=WE,FR")
-@click.option("--time", "at", required=True, type=ClockTime(), help="local start time, e.g. 19:00")
+@click.option("--time", "at", required=True, type=CLOCK_TIME, help="local start time, e.g. 19:00")
 @click.option("--timezone", "zone", type=TIME_ZONE, default=None, help="IANA zone [default: DATEMAKER_DISPLAY_TIMEZONE]")
-@click.option("--from", "first_day", type=Day(), default=None, help="first day the rule counts from [default: today]")
+@click.option("--from", "first_day", type=DAY, default=None, help="first day the rule counts from [default: today]")
 @click.option("--users-limit", type=click.IntRange(min=2), default=20, show_default=True)
 @click.option("--capacity", type=click.IntRange(min=1), default=None)
 @timing_options

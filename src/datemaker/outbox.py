@@ -11,14 +11,13 @@ others wait for the leadership lock."""
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any, Protocol
-from uuid import UUID
+from typing import Protocol
 
 from datemaker.application import DatingEvents
 from datemaker.bot_messages import Outgoing, messages_for
 from datemaker.domain.dating_event import DatingEvent
+from datemaker.event_states import StatesAlongside
 from datemaker.logs import get_logger
 
 log = get_logger(__name__)
@@ -65,8 +64,7 @@ class OutboxRelay:
         self.leadership = leadership or SoleLeader()
         self.chunk = chunk
         self.tick_seconds = tick_seconds
-        self.states_kept = states_kept
-        self._states: OrderedDict[UUID, DatingEvent] = OrderedDict()
+        self._states = StatesAlongside(app, states_kept)
         self.published = 0
         self._on_event_ended = on_event_ended or (lambda outcome: None)
         self._ended: list[str] = []  # outcomes read but not yet relayed
@@ -111,24 +109,12 @@ class OutboxRelay:
             last = notification.id
             recorded = self.app.mapper.to_domain_event(notification)
             if isinstance(recorded, DatingEvent.Event):
-                event = self._state_after(recorded)
+                event = self._states.after(recorded)
                 messages += messages_for(recorded, event, self.extensions)
                 outcome = ENDINGS.get(type(recorded).__name__)
                 if outcome:
                     self._ended.append(outcome)
         return last, messages
-
-    def _state_after(self, recorded: Any) -> DatingEvent:
-        oid, version = recorded.originator_id, recorded.originator_version
-        event = self._states.pop(oid, None)
-        if event is None or event.version != version - 1:
-            event = None if version == 1 else self.app.repository.get(oid, version=version - 1)
-        event = recorded.mutate(event)
-        self._states[oid] = event
-        while len(self._states) > self.states_kept:
-            self._states.popitem(last=False)
-        assert isinstance(event, DatingEvent)
-        return event
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

@@ -8,16 +8,15 @@ by the next event."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.utils import TopicError
 
 from datemaker.application import DatingEvents
 from datemaker.domain.dating_event import DatingEvent
+from datemaker.event_states import StatesAlongside
 from datemaker.logs import get_logger
 
 log = get_logger(__name__)
@@ -48,8 +47,7 @@ class Batch:
 class ChangeReader:
     def __init__(self, app: DatingEvents, *, states_kept: int = 10_000) -> None:
         self.app = app
-        self.states_kept = states_kept
-        self._states: OrderedDict[UUID, DatingEvent] = OrderedDict()
+        self._states = StatesAlongside(app, states_kept)
 
     def read(self, after: int, limit: int) -> Batch:
         notifications = self.app.recorder.select_notifications(start=after + 1, limit=limit)
@@ -61,7 +59,7 @@ class ChangeReader:
                 recorded = self.app.mapper.to_domain_event(notification)
                 if not isinstance(recorded, DatingEvent.Event):
                     continue  # the catalog and other aggregates
-                state = self._state_after(recorded)
+                state = self._states.after(recorded)
             except TopicError:
                 # Written by a newer datemaker: this event, and the later ones
                 # of its dating event (whose state cannot be rebuilt), are
@@ -79,16 +77,3 @@ class ChangeReader:
                 )
             )
         return Batch(after=after, last=last, changes=tuple(changes))
-
-    def _state_after(self, recorded: Any) -> DatingEvent:
-        oid, version = recorded.originator_id, recorded.originator_version
-        state = self._states.pop(oid, None)
-        if state is None or state.version != version - 1:
-            # Not read in order (a restart, a skipped batch): load what came before.
-            state = None if version == 1 else self.app.repository.get(oid, version=version - 1)
-        state = recorded.mutate(state)
-        assert isinstance(state, DatingEvent)
-        self._states[oid] = state
-        while len(self._states) > self.states_kept:
-            self._states.popitem(last=False)
-        return state
