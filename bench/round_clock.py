@@ -684,7 +684,7 @@ def start_profiler(run: Run, pid: int, phase: str) -> subprocess.Popen[bytes] | 
     target = os.path.abspath(run.args.py_spy)
     kind = "speedscope" if target.endswith(".json") else "raw" if target.endswith(".txt") else "flamegraph"
     argv = [exe, "record", "--pid", str(pid), "--rate", "200", "--format", kind, "-o", target, "--nonblocking",
-            "--threads"]
+            "--threads"] + (["--gil"] if run.args.py_spy_gil else []) + (["--subprocesses"] if run.args.py_spy_children else [])
     log(f"profiling the service: {' '.join(argv)}")
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -1151,6 +1151,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="extra environment for the service, repeatable")
     parser.add_argument("--py-spy", metavar="FILE", help="record the service with py-spy in one phase")
     parser.add_argument("--py-spy-phase", choices=("skew", "fanout"), default="fanout")
+    parser.add_argument("--py-spy-gil", action="store_true", help="sample only the thread holding the GIL (CPU)")
+    parser.add_argument("--py-spy-children", action="store_true", help="also record the follower processes")
     parser.add_argument("--keep-databases", action="store_true",
                         help="do not drop the phases' databases (for a look afterwards)")
     parser.add_argument("--naive-worker", action="store_true", help=argparse.SUPPRESS)

@@ -99,6 +99,15 @@ class DatingEvents(Application[Any]):
         assert isinstance(aggregate, DatingEvent)
         return aggregate
 
+    def brought_up_to_date(self, events: Sequence[DatingEvent]) -> None:
+        """Apply to these in-memory events whatever other writers saved since
+        they were loaded (one query for all of them)."""
+        by_id = {event.id: event for event in events}
+        stored = self.recorder.select_events_after([(e.id, e.version) for e in events])  # type: ignore[attr-defined]
+        for record in stored:
+            domain_event = self.mapper.to_domain_event(record)
+            domain_event.mutate(by_id[domain_event.originator_id])
+
     def history(self, wire_id: int) -> list[Any]:
         """Every domain event the dating event recorded, oldest first."""
         self.get_event(wire_id)  # raise UnknownEvent before returning nothing

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection
-from typing import Protocol
+from typing import Any, Protocol
 
 from datemaker.application import DatingEvents
 from datemaker.bot_messages import Outgoing, messages_for
@@ -23,6 +23,7 @@ from datemaker.logs import get_logger
 log = get_logger(__name__)
 
 POSITION_NAME = "bot"
+OUTBOX_LOCK_KEY = 0x646D5F6F7574  # the advisory lock one relay holds
 ENDINGS = {"Finished": "finished", "Skipped": "skipped", "Cancelled": "cancelled"}
 
 
@@ -122,3 +123,28 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
     except TimeoutError:
         pass
+
+
+def relay_task(container: Any, on_published: Callable[[str], None],
+               on_event_ended: Callable[[str], None]) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """The relay with its own connection to the broker, as a task for serve."""
+    from datemaker.adapters.amqp_publisher import ConfirmedPublisher
+    from datemaker.adapters.postgres import AdvisoryLeader
+
+    settings = container.settings
+
+    async def run(stop: asyncio.Event) -> None:
+        publisher = ConfirmedPublisher(settings, on_published=on_published)
+        relay = OutboxRelay(
+            container.events,
+            publisher.publish,
+            extensions=settings.bot_extensions,
+            leadership=AdvisoryLeader(settings, OUTBOX_LOCK_KEY) if settings.uses_postgres else SoleLeader(),
+            on_event_ended=on_event_ended,
+        )
+        try:
+            await relay.run(stop)
+        finally:
+            await publisher.close()
+
+    return run

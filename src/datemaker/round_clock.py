@@ -23,6 +23,7 @@ import asyncio
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -30,17 +31,19 @@ from eventsourcing.persistence import IntegrityError
 
 from datemaker.adapters.meet_attendance import Names
 from datemaker.adapters.meet_jobs import Job, Lanes, RoomJobs, ThreadLanes
-from datemaker.adapters.recorders import Deadline
 from datemaker.application import DatingEvents
 from datemaker.domain import timeline
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent
+from datemaker.domain.pairing import Plan
 from datemaker.logs import get_logger
 from datemaker.rooms import Room, RoomsPort
 
 log = get_logger(__name__)
 
 CATCH_UP_LOOKBACK = timedelta(days=2)  # events that started this long ago may still owe attendance
+PREPARE_SLICE_SECONDS = 0.02
+PREPARE_CHUNK = 20
 
 
 class RoundClock:
@@ -50,9 +53,11 @@ class RoundClock:
         rooms: RoomsPort,
         *,
         clock: Callable[[], datetime] | None = None,
-        batch: int = 100,
+        batch: int = 200,
         lease_seconds: float = 30.0,
-        tick_seconds: float = 0.05,
+        tick_seconds: float = 0.1,
+        lookahead_seconds: float = 1.0,
+        kept: int = 10_000,
         rng: random.Random | None = None,
         on_fired: Callable[[str, float], None] | None = None,
         names: Names | None = None,
@@ -64,9 +69,10 @@ class RoundClock:
         self.instant: bool = getattr(rooms, "instant", True)
         self.reads_attendance: bool = getattr(rooms, "reads_attendance", False)
         self.clock = clock or app.clock
-        self.batch = batch
+        self.batch = batch  # events saved per transaction
         self.lease_seconds = lease_seconds
-        self.tick_seconds = tick_seconds
+        self.tick_seconds = tick_seconds  # how often the deadlines table is asked
+        self.lookahead_seconds = lookahead_seconds
         self.catch_up_seconds = catch_up_seconds
         self._rng = rng or random.Random()
         self._on_fired = on_fired or (lambda action, skew: None)
@@ -79,60 +85,135 @@ class RoundClock:
         # Events whose stored deadline is "make rooms" while a job makes them:
         # wire_id -> (their next own step, end of our lease), fired from here.
         self._watch: dict[int, tuple[datetime, datetime]] = {}
+        # Deadlines leased ahead of time (wire_id -> due), fired when due: the
+        # work of loading an event is done before its deadline, not after.
+        self._staged: dict[int, datetime] = {}
+        # Events as this clock last saw them, brought up to date before each
+        # step with one query for the whole batch.
+        self._known: OrderedDict[int, DatingEvent] = OrderedDict()
+        self._kept = kept
+        # Closing confirmation runs the pairing engine, the costliest step;
+        # it is worked out in the lookahead and used when, at the deadline,
+        # the event is still at the version it was worked out on.
+        self._to_prepare: list[int] = []
+        self._prepared: dict[int, tuple[int, int, Plan]] = {}  # wire_id -> (version, seed, plan)
 
     async def run(self, stop: asyncio.Event) -> None:
         lanes = ThreadLanes(self.run_job)
         lanes.start()
         self.lanes = lanes
         self.ready.set()
-        loop = asyncio.get_running_loop()
-        next_catch_up = loop.time()
+        # The clock keeps its own thread: it sleeps until the next deadline
+        # instead of waiting for the event loop's turn.
+        halt = threading.Event()
+        relay = asyncio.create_task(_when_set(stop, halt.set))
         try:
-            while not stop.is_set():
-                self.alive_at = time.monotonic()
-                if self.reads_attendance and loop.time() >= next_catch_up:
-                    next_catch_up = loop.time() + self.catch_up_seconds
-                    await asyncio.to_thread(self.catch_up)
-                fired = await asyncio.to_thread(self.fire_due)
-                if fired == 0:
-                    try:
-                        await asyncio.wait_for(stop.wait(), self.tick_seconds)
-                    except TimeoutError:
-                        pass
+            await asyncio.to_thread(self._run_until, halt)
         finally:
+            halt.set()
+            relay.cancel()
             self.lanes = None
             await asyncio.to_thread(lanes.stop, self.lease_seconds)
 
+    def _run_until(self, halt: threading.Event) -> None:
+        next_catch_up = next_claim = time.monotonic()
+        while not halt.is_set():
+            self.alive_at = time.monotonic()
+            if self.reads_attendance and self.alive_at >= next_catch_up:
+                next_catch_up = self.alive_at + self.catch_up_seconds
+                self.catch_up()
+            self._fire_watched()
+            if self._fire_staged(self.clock()):
+                continue  # more may be due already
+            if time.monotonic() >= next_claim:
+                next_claim = time.monotonic() + self.tick_seconds
+                if self._claim(ahead=self.lookahead_seconds) >= self.batch:
+                    next_claim = 0.0  # a backlog: ask again at once
+                continue
+            if self._prepare_some(PREPARE_SLICE_SECONDS):
+                continue
+            halt.wait(min(self._seconds_to_next(), max(next_claim - time.monotonic(), 0.0)))
+
     def fire_due(self) -> int:
-        """One pass: fire every deadline due now (up to `batch`), all saved in
-        one transaction; when that loses a race, one by one."""
+        """One pass: fire every deadline due now (up to `batch` per
+        transaction); when a save loses a race, its events one by one."""
         self._fire_watched()
-        due = self.app.claim_due(self.clock(), self.lease_seconds, self.batch)
-        if len(due) > 1:
-            try:
-                self._fire_together(due)
-                return len(due)
-            except IntegrityError:
-                pass  # someone else changed one of them: take them one at a time
+        self._claim(ahead=0.0)
+        return self._fire_staged(self.clock())
+
+    def _claim(self, ahead: float) -> int:
+        """Lease the deadlines due within `ahead` seconds and load their events."""
+        due = self.app.claim_due(self.clock() + timedelta(seconds=ahead), self.lease_seconds, self.batch * 5)
         for deadline in due:
-            self.fire(deadline.wire_id, deadline.due_at)
+            self._staged[deadline.wire_id] = deadline.due_at
+        self._load([d.wire_id for d in due if d.wire_id not in self._known])
+        if ahead:
+            self._to_prepare += [d.wire_id for d in due if d.action == timeline.CLOSE_CONFIRMATION]
         return len(due)
 
-    def _fire_together(self, due: list[Deadline]) -> None:
-        now = self.clock()
-        fired: list[tuple[DatingEvent, datetime, list[str], list[int]]] = []
-        for deadline in due:
+    def _prepare_some(self, budget: float) -> bool:
+        """Work out plans for confirmations about to close, for about `budget`
+        seconds (due deadlines must not wait); True while some are left."""
+        until = time.monotonic() + budget
+        while self._to_prepare and time.monotonic() < until:
+            chunk, self._to_prepare = self._to_prepare[:PREPARE_CHUNK], self._to_prepare[PREPARE_CHUNK:]
+            events = [self._known[w] for w in chunk if w in self._known and w in self._staged]
+            self.app.brought_up_to_date(events)
+            for event in events:
+                seed = self._rng.randrange(2**63)
+                self._prepared[event.wire_id] = (event.version, seed, event.plan_for(seed))
+        return bool(self._to_prepare)
+
+    def _seconds_to_next(self) -> float:
+        if not self._staged:
+            return self.tick_seconds
+        return max((min(self._staged.values()) - self.clock()).total_seconds(), 0.0)
+
+    def _fire_staged(self, now: datetime) -> int:
+        due = sorted((at, wire_id) for wire_id, at in self._staged.items() if at <= now)
+        for start in range(0, len(due), self.batch):
+            chunk = due[start : start + self.batch]
+            for _, wire_id in chunk:
+                del self._staged[wire_id]
+            self._fire_together([(wire_id, at) for at, wire_id in chunk])
+        return len(due)
+
+    def _load(self, wire_ids: list[int]) -> None:
+        for wire_id in wire_ids:
             try:
-                event = self.app.get_event(deadline.wire_id)
+                self._remember(self.app.get_event(wire_id))
             except UnknownEvent:
-                continue
-            scheduled, taken, ended = self._step(event, now)
-            fired.append((event, scheduled or deadline.due_at, taken, ended))
-        changed = [event for event, *_ in fired if self._worth_saving(event)]
-        if changed:
-            self.app.save_logged(*changed)
-        for event, due_at, taken, ended in fired:
-            self._after_save(event, now, due_at, taken, ended)
+                self._staged.pop(wire_id, None)
+
+    def _remember(self, event: DatingEvent) -> None:
+        self._known[event.wire_id] = event
+        self._known.move_to_end(event.wire_id)
+        if event.state.is_over:
+            del self._known[event.wire_id]
+        while len(self._known) > self._kept:
+            self._known.popitem(last=False)
+
+    def _fire_together(self, due: list[tuple[int, datetime]]) -> None:
+        self._load([wire_id for wire_id, _ in due if wire_id not in self._known])
+        due = [(wire_id, at) for wire_id, at in due if wire_id in self._known]
+        events = [self._known.pop(wire_id) for wire_id, _ in due]  # back in only once saved
+        if not events:
+            return
+        now = self.clock()
+        try:
+            self.app.brought_up_to_date(events)
+            fired = [(event, *self._step(event, now)) for event in events]
+            changed = [event for event in events if self._worth_saving(event)]
+            if changed:
+                self.app.save_logged(*changed)
+        except IntegrityError:
+            # Someone else changed one of them: take them one at a time, fresh.
+            for wire_id, at in due:
+                self.fire(wire_id, at)
+            return
+        for (event, scheduled, taken, ended), (_, at) in zip(fired, due):
+            self._remember(event)
+            self._after_save(event, now, scheduled or at, taken, ended)
 
     def fire(self, wire_id: int, due_at: datetime | None = None) -> list[str]:
         for _ in range(20):
@@ -147,6 +228,7 @@ class RoundClock:
                     self.app.save_logged(event)  # also stores the next deadline
             except IntegrityError:
                 continue  # another writer saved first: look again
+            self._remember(event)
             self._after_save(event, now, scheduled or due_at, taken, ended)
             return taken
         log.error("gave up firing a deadline after repeated conflicts", event_id=wire_id)
@@ -157,18 +239,22 @@ class RoundClock:
         deadline may be an overdue "make rooms", which says nothing of skew)."""
         own = timeline.next_step(event, with_rooms=False)
         seed = self._rng.randrange(2**63)
+        prepared = None
+        version, prepared_seed, plan = self._prepared.pop(event.wire_id, (0, 0, None))
+        if plan is not None and version == event.version:
+            seed, prepared = prepared_seed, plan
         if self.instant:
             # One step at a time, making rooms in between: a late clock that
             # fixes the groups and starts round 1 in one go still has rooms.
             taken = []
             while True:
                 self._make_rooms(event, now)
-                more = event.advance(now, seed=seed, max_steps=1)
+                more = event.advance(now, seed=seed, max_steps=1, prepared=prepared)
                 if not more:
                     break
                 taken += more
         else:
-            taken = event.advance(now, seed=seed)
+            taken = event.advance(now, seed=seed, prepared=prepared)
         ended = [e.round_no for e in event.pending_events if isinstance(e, DatingEvent.RoundEnded)]
         return (own.at if own and taken else None), taken, ended
 
@@ -266,3 +352,8 @@ class RoundClock:
                 self.rooms.end_call(Room(**room))
             except Exception as exc:  # a call left running ends when people leave
                 log.warning("could not end a call", event_id=event.wire_id, round=round_no, error=repr(exc))
+
+
+async def _when_set(event: asyncio.Event, then: Callable[[], None]) -> None:
+    await event.wait()
+    then()

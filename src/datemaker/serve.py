@@ -1,5 +1,7 @@
 """`datemaker serve`: one process running several cooperating tasks (the bot
-consumer, the round clock, the outbox relay, metrics) until SIGTERM/SIGINT.
+consumer, the round clock, the outbox relay, metrics) until SIGTERM/SIGINT;
+with PostgreSQL, the log's followers run in child processes of their own
+(`follower_processes.py`).
 
 Each task is an async function that runs until the shared `stop` event is set
 and then finishes its in-flight work; a task that fails stops the others."""
@@ -11,6 +13,7 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 
 from datemaker.bootstrap import Container
+from datemaker.follower_processes import ROLES, Follower, start_follower
 from datemaker.logs import get_logger
 
 log = get_logger(__name__)
@@ -52,20 +55,32 @@ async def _serve(container: Container, tasks: Sequence[Task], grace: float) -> b
     return healthy
 
 
+def serve_tasks(container: Container, tasks: Sequence[Task], grace: float = 10.0) -> bool:
+    """Run `tasks` until SIGTERM/SIGINT (or one fails); False when one failed."""
+    return asyncio.run(_serve(container, tasks, grace))
+
+
 def run_service(container: Container, tasks: Sequence[Task] | None = None, grace: float = 10.0) -> None:
     """Serve until SIGTERM/SIGINT; exit non-zero when a task failed."""
-    from datemaker.service import build_service
-
-    container.events  # opens the store and checks the PostgreSQL schema first
+    settings = container.settings
+    # Followers start first: they load in parallel with this process.
+    early: dict[str, Follower] = {}
+    if tasks is None and settings.uses_postgres and settings.follower_processes:
+        early = {role: start_follower(role, settings) for role in ROLES}
     service = None
-    if tasks is None:
-        service = build_service(container)
-        tasks = service.tasks()
-        if service.health is not None:
-            service.health.start()
     try:
-        healthy = asyncio.run(_serve(container, tasks, grace))
+        from datemaker.service import build_service
+
+        container.events  # opens the store and checks the PostgreSQL schema first
+        if tasks is None:
+            service = build_service(container, followers=early)
+            tasks = service.tasks()
+            if service.health is not None:
+                service.health.start()
+        healthy = serve_tasks(container, tasks, grace)
     finally:
+        for follower in early.values():  # not handed over (their supervisors stop the others)
+            follower.stop_at_once()
         if service is not None and service.health is not None:
             service.health.stop()
     if not healthy:

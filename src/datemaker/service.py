@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 
 from datemaker.adapters.http_endpoints import HealthServer
 from datemaker.adapters.metrics import Metrics
-from datemaker.adapters.postgres import AdvisoryLeader
-from datemaker.adapters.rabbitmq import BotConsumer, BotPublisher
+from datemaker.adapters.rabbitmq import BotConsumer
 from datemaker.bootstrap import Container
 from datemaker.bot_commands import BotCommandHandler
 from datemaker.logs import get_logger
-from datemaker.outbox import OutboxRelay, SoleLeader
+from datemaker.outbox import relay_task
 from datemaker.adapters.meet_calls import MeetObserver
 from datemaker.adapters.meet_factory import build_rooms
+from datemaker.follower_processes import Follower, Report, supervise
 from datemaker.rooms import RoomsPort
 from datemaker.projections import run_projections
 from datemaker.round_clock import RoundClock
@@ -31,7 +31,6 @@ log = get_logger(__name__)
 Task = Callable[[asyncio.Event], Awaitable[None]]
 
 REPLY_MEMORY_SECONDS = 7 * 24 * 3600  # how long a redelivery still finds its reply
-OUTBOX_LOCK_KEY = 0x646D5F6F7574  # the advisory lock one relay holds
 CLOCK_STALE_SECONDS = 10.0  # a clock silent this long is not running
 
 
@@ -41,15 +40,28 @@ class Service:
     metrics: Metrics
     consumer: BotConsumer
     clock: RoundClock
-    relay: OutboxRelay
-    publisher: BotPublisher
     health: HealthServer | None = None
     running: set[str] = field(default_factory=set)
+    followers: dict[str, Follower] = field(default_factory=dict)  # started early, not yet supervised
 
     def tasks(self) -> list[Task]:
         return [self._watched("consumer", self.consumer.run), self._watched("clock", self.clock.run),
-                self._watched("outbox", self._outbox), self._forget_old_replies, self._schedules,
-                self._watched("projections", partial(run_projections, self.container))]
+                self._watched("outbox", self._follower("outbox")), self._forget_old_replies, self._schedules,
+                self._watched("projections", self._follower("analytics"))]
+
+    def _follower(self, role: str) -> Task:
+        settings = self.container.settings
+        if settings.uses_postgres and settings.follower_processes:
+            return partial(supervise, role, settings, on_report=self._counted, first=self.followers.pop(role, None))
+        if role == "outbox":
+            return relay_task(self.container, self.metrics.message_published, self.metrics.event_ended)
+        return partial(run_projections, self.container)
+
+    def _counted(self, report: Report) -> None:
+        """Counters a follower process reported."""
+        for (name, label), n in report.items():
+            counter = self.metrics.published if name == "published" else self.metrics.events_ended
+            counter.labels(label).inc(n)
 
     async def _schedules(self, stop: asyncio.Event) -> None:
         """Turn recurring rules into events ahead of time, once a minute."""
@@ -78,13 +90,6 @@ class Service:
         run.__name__ = name
         return run
 
-    async def _outbox(self, stop: asyncio.Event) -> None:
-        await self.publisher.start()
-        try:
-            await self.relay.run(stop)
-        finally:
-            await self.publisher.close()
-
     async def _forget_old_replies(self, stop: asyncio.Event) -> None:
         events = self.container.events
         while not stop.is_set():
@@ -112,7 +117,8 @@ class Service:
         return found
 
 
-def build_service(container: Container, rooms: RoomsPort | None = None, metrics_port: int | None = None) -> Service:
+def build_service(container: Container, rooms: RoomsPort | None = None, metrics_port: int | None = None,
+                  followers: dict[str, Follower] | None = None) -> Service:
     settings = container.settings
     events = container.events
     metrics = Metrics()
@@ -126,16 +132,9 @@ def build_service(container: Container, rooms: RoomsPort | None = None, metrics_
         quota_wait=lambda pace, seconds: metrics.meet_quota_wait.observe(seconds),
     ))
     clock = RoundClock(events, rooms, lease_seconds=settings.clock_lease_seconds, on_fired=metrics.deadline_fired)
-    publisher = BotPublisher(settings, on_published=metrics.message_published)
-    relay = OutboxRelay(
-        events,
-        publisher.publish,
-        extensions=settings.bot_extensions,
-        leadership=AdvisoryLeader(settings, OUTBOX_LOCK_KEY) if settings.uses_postgres else SoleLeader(),
-        on_event_ended=metrics.event_ended,
-    )
-    service = Service(container, metrics, consumer, clock, relay, publisher)
+    service = Service(container, metrics, consumer, clock, followers=followers if followers is not None else {})
     port = settings.metrics_port if metrics_port is None else metrics_port
     if port >= 0:
         service.health = HealthServer(metrics.registry, service.problems, host=settings.metrics_host, port=port)
     return service
+

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9464, alias="DATEMAKER_METRICS_PORT", ge=-1, lt=65536)
     schedule_horizon_days: int = Field(14, alias="DATEMAKER_SCHEDULE_HORIZON_DAYS", ge=1, le=366)
     clock_lease_seconds: float = Field(30.0, alias="DATEMAKER_CLOCK_LEASE_SECONDS", gt=0)
+    # With PostgreSQL, the outbox relay and the analytics follower run in
+    # processes of their own, so a round's fan-out never slows the clock.
+    follower_processes: bool = Field(True, alias="DATEMAKER_FOLLOWER_PROCESSES")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", alias="DATEMAKER_LOG_LEVEL"
     )

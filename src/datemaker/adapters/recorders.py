@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresFactory
@@ -91,6 +92,26 @@ class PostgresRecorder(PostgresApplicationRecorder):
                 {"now": now, "lease_until": lease_until, "limit": limit},
             )
             return sorted((Deadline(**row) for row in curs.fetchall()), key=lambda d: d.due_at)
+
+    def select_events_after(self, known: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
+        """What was stored after the given versions of several aggregates, in
+        one query, by aggregate then version (the clock's cache catching up)."""
+        if not known:
+            return []
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL(
+                    "SELECT e.originator_id, e.originator_version, e.topic, e.state FROM {schema}.{events} e"
+                    " JOIN unnest(%s::uuid[], %s::bigint[]) AS k(id, version)"
+                    "   ON e.originator_id = k.id AND e.originator_version > k.version"
+                    " ORDER BY e.originator_id, e.originator_version"
+                ).format(schema=Identifier(self.datastore.schema), events=Identifier(self.events_table_name)),
+                ([oid for oid, _ in known], [version for _, version in known]),
+            )
+            return [
+                StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
+                for row in curs.fetchall()
+            ]
 
     def overview(self) -> dict[str, Any]:
         """Numbers about all events, for gauges: counts by state, running
@@ -263,6 +284,9 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
                 [(_utc_text(lease_until), row[0]) for row in rows],
             )
             return [Deadline(row[0], datetime.fromisoformat(row[1]), row[2]) for row in rows]
+
+    def select_events_after(self, known: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
+        return [stored for oid, version in known for stored in self.select_events(oid, gt=version)]
 
     def overview(self) -> dict[str, Any]:
         with self.datastore.transaction(commit=False) as c:

@@ -9,9 +9,10 @@ Time always comes in with the command (`at`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -137,7 +138,7 @@ class DatingEvent(Aggregate):
 
     @property
     def timings(self) -> Timings:
-        return Timings.from_record(self.timings_record)
+        return _parsed(self.timings_record, Timings.from_record)
 
     def is_registered(self, user_id: int) -> bool:
         return str(user_id) in self.registrations
@@ -160,7 +161,7 @@ class DatingEvent(Aggregate):
     @property
     def planned(self) -> Plan | None:
         """The groups and rounds fixed when confirmation closed, as recorded."""
-        return Plan.from_record(self.plan) if self.plan is not None else None
+        return _parsed(self.plan, Plan.from_record) if self.plan is not None else None
 
     @property
     def active_dates(self) -> int:
@@ -231,21 +232,28 @@ class DatingEvent(Aggregate):
     def _confirmation_opened(self, state: int, at: datetime) -> None:
         self.state_id = state
 
-    def close_confirmation(
-        self, at: datetime, seed: int, never_meet: Iterable[Iterable[int]] = ()
-    ) -> Plan:
-        """Fix groups and rounds for the confirmed people (READY), or SKIP the
-        event when they cannot make even one pair. The whole plan, with its
-        reasons, is recorded in one event; replay never recomputes it."""
-        ready = next_state(self.state, "fix_groups")  # only from REG_CONFIRM
+    def plan_for(self, seed: int, never_meet: Iterable[Iterable[int]] = ()) -> Plan:
+        """The groups and rounds closing confirmation now would fix (records nothing)."""
         confirmed = {uid: self.profile_of(uid) for uid in self.confirmed_user_ids}
-        plan = plan_event(
+        return plan_event(
             confirmed,
             self.users_limit,
             reference_date=self.start.date(),
             forbidden=never_meet,
             seed=seed,
         )
+
+    def close_confirmation(
+        self, at: datetime, seed: int, never_meet: Iterable[Iterable[int]] = (), prepared: Plan | None = None
+    ) -> Plan:
+        """Fix groups and rounds for the confirmed people (READY), or SKIP the
+        event when they cannot make even one pair. The whole plan, with its
+        reasons, is recorded in one event; replay never recomputes it.
+
+        `prepared`: what `plan_for(seed, never_meet)` gave on this very state
+        (same version), worked out ahead of the deadline."""
+        ready = next_state(self.state, "fix_groups")  # only from REG_CONFIRM
+        plan = prepared if prepared is not None else self.plan_for(seed, never_meet)
         if plan.rounds_count == 0:
             self._skipped(
                 state=int(next_state(self.state, "skip")),
@@ -318,7 +326,7 @@ class DatingEvent(Aggregate):
         self._started(
             state=int(running),
             at=at,
-            plan=plan.to_record(),
+            plan=self.plan if plan is planned else plan.to_record(),  # the same record when unchanged
             no_shows=no_shows,
             phase=(Phase.ROUND if first else Phase.FINAL).value,
             round_no=first,
@@ -348,7 +356,12 @@ class DatingEvent(Aggregate):
     # --- the clock ------------------------------------------------------------
 
     def advance(
-        self, now: datetime, seed: int, never_meet: Iterable[Iterable[int]] = (), max_steps: int | None = None
+        self,
+        now: datetime,
+        seed: int,
+        never_meet: Iterable[Iterable[int]] = (),
+        max_steps: int | None = None,
+        prepared: Plan | None = None,
     ) -> list[str]:
         """Take every step that is due by `now` (at most `max_steps`), in order:
         a late clock catches up, each step once. Rooms are not made here: that
@@ -361,7 +374,7 @@ class DatingEvent(Aggregate):
         ):
             action = step.action
             if action == timeline.CLOSE_CONFIRMATION:
-                self.close_confirmation(now, seed, never_meet)
+                self.close_confirmation(now, seed, never_meet, prepared)
             elif action == timeline.BEGIN:
                 self.begin(now, seed)
             else:
@@ -549,3 +562,23 @@ class DatingEvent(Aggregate):
     def _require_not_over(self, action: str) -> None:
         if self.state.is_over:
             raise EventOver(self.state.name, action)
+
+
+# Recorded dicts read back as value objects, by identity. The clock and the
+# relay read an event's plan and timings many times per step; the recorded
+# dicts are replaced by each change, never changed in place, and the values
+# are frozen. Kept outside the aggregate so snapshots and equality ignore it.
+_PARSED: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+_PARSED_KEPT = 50_000
+P = TypeVar("P")
+
+
+def _parsed(record: Any, parse: Callable[[Any], P]) -> P:
+    hit = _PARSED.get(id(record))
+    if hit is not None and hit[0] is record:
+        return hit[1]  # type: ignore[no-any-return]
+    value = parse(record)
+    _PARSED[id(record)] = (record, value)  # holding the record keeps its id unique
+    if len(_PARSED) > _PARSED_KEPT:
+        _PARSED.popitem(last=False)
+    return value

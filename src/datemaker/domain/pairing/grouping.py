@@ -23,7 +23,7 @@ from __future__ import annotations
 from math import ceil
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
+from datemaker.domain.pairing.assignment import linear_sum_assignment
 
 from datemaker.domain.pairing import reasons
 from datemaker.domain.pairing.compatibility import Rules

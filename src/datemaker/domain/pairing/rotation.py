@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from math import gcd
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
+from datemaker.domain.pairing.assignment import linear_sum_assignment
 
 from datemaker.domain.pairing.colouring import two_sided_colouring
 
