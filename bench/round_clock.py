@@ -78,7 +78,9 @@ its time linearly, and is labelled as such).
 
 `--py-spy FILE --py-spy-phase skew|fanout` records the service with py-spy
 during that phase (svg flame graph, speedscope .json or raw .txt).
-`--service-env NAME=VALUE` passes extra environment to the service.
+`--service-env NAME=VALUE` passes extra environment to the service (for
+example DATEMAKER_LOG_LEVEL=INFO, whose "deadlines fired" lines time each of
+the clock's batches); `--keep-service-log` keeps its output.
 
 Progress goes to stderr as `# ...` lines. Exit status: 0 when the service's
 phases completed correctly, 1 when one did not (its line says correct=false,
@@ -334,41 +336,64 @@ def read_log(app: Any, after: int = 0) -> list[tuple[int, Any]]:
 class CommitWatch:
     """When each stretch of the event log was committed. Every insert into
     the event store sends NOTIFY on the events table's channel, delivered at
-    commit; on each one this thread reads the highest notification id now
+    commit; on each one a watcher reads the highest notification id now
     visible. Writers take the events table's lock until they commit, so ids
     are committed in order, and `committed_at(id)` is the first time an id
-    at least that high was seen (late by the notify's delivery, ~1 ms)."""
+    at least that high was seen (late by the notify's delivery, ~1 ms).
+
+    The watcher is a process of its own: in this one it would wait for the
+    interpreter lock behind the bench's bot, which reads tens of thousands of
+    messages at the same boundaries, and see commits late."""
 
     CHANNEL = "datingevents_events"
 
     def __init__(self, dbname: str) -> None:
-        self.conn = pg_connect(dbname)
-        self.conn.execute(f'LISTEN "{self.CHANNEL}"')
-        self.marks: list[tuple[int, float]] = []  # (highest committed id, wall time seen)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="commit-watch", daemon=True)
-        self._thread.start()
+        import multiprocessing
 
-    def _run(self) -> None:
-        query = "SELECT coalesce(max(notification_id), 0) FROM datemaker.datingevents_events"
-        while not self._stop.is_set():
-            if not list(self.conn.notifies(timeout=0.2, stop_after=1)):
-                continue
-            seen = time.time()
-            top = int(self.conn.execute(query).fetchone()[0])
-            if not self.marks or top > self.marks[-1][0]:
-                self.marks.append((top, seen))
+        self._file = tempfile.NamedTemporaryFile(prefix="bench-rc-commits-", suffix=".txt", delete=False)
+        context = multiprocessing.get_context("spawn")
+        self._stop = context.Event()
+        self._process = context.Process(target=watch_commits, args=(dbname, self._file.name, self._stop), daemon=True)
+        self._process.start()
+        self.marks: list[tuple[int, float]] = []  # (highest committed id, wall time seen)
 
     def committed_at(self, notification_id: int) -> float | None:
         import bisect
 
+        if not self.marks or self.marks[-1][0] < notification_id:
+            self._read()
         i = bisect.bisect_left(self.marks, (notification_id, float("-inf")))
         return self.marks[i][1] if i < len(self.marks) else None
 
+    def _read(self) -> None:
+        with open(self._file.name, encoding="ascii") as f:
+            lines = f.read().splitlines()
+        self.marks = [(int(a), float(b)) for a, b in (line.split() for line in lines if line.count(" ") == 1)]
+
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(5)
-        self.conn.close()
+        self._process.join(5)
+        self._read()
+        with contextlib.suppress(OSError):
+            os.unlink(self._file.name)
+
+
+def watch_commits(dbname: str, path: str, stop: Any) -> None:
+    conn = pg_connect(dbname)
+    conn.execute(f'LISTEN "{CommitWatch.CHANNEL}"')
+    query = "SELECT coalesce(max(notification_id), 0) FROM datemaker.datingevents_events"
+    top_seen = -1
+    with open(path, "a", encoding="ascii") as out:
+        while not stop.is_set():
+            if not list(conn.notifies(timeout=0.2, stop_after=1)):
+                continue
+            seen = time.time()
+            top = int(conn.execute(query).fetchone()[0])
+            if top > top_seen:
+                top_seen = top
+                out.write(f"{top} {seen}\n")
+                out.flush()
+    conn.close()
 
 
 def due_of(kind: str, recorded: Any, start: datetime, t: Any, rounds: int) -> datetime | None:
@@ -422,7 +447,9 @@ def analyse_store(app: Any, planned: dict[int, Planned], watch: CommitWatch) -> 
         events = history[wire_id]
         kinds = Counter(type(e).__name__ for e in events)
         started = [e for e in events if isinstance(e, DatingEvent.Started)]
-        rounds = Plan.from_record(started[0].plan).rounds_count if started else 0
+        # The plan that ran: Started's when it re-paired, else the one fixed before.
+        records = [e.plan for e in events if isinstance(e, (DatingEvent.GroupsFormed, DatingEvent.Started)) and e.plan]
+        rounds = Plan.from_record(records[-1]).rounds_count if started and records else 0
         outcome.rounds[rounds] += 1
         outcome.rounds_of[wire_id] = rounds
         if kinds["Finished"] == 1:
@@ -432,7 +459,7 @@ def analyse_store(app: Any, planned: dict[int, Planned], watch: CommitWatch) -> 
         wrong = {k: kinds[k] for k, n in want.items() if kinds[k] != n}
         started_rounds = sorted([1] * len(started) + [e.round_no for e in events if type(e).__name__ == "RoundStarted"])
         if started:
-            plan = Plan.from_record(started[0].plan)
+            plan = Plan.from_record(records[-1])
             roomless = sum(
                 max(0, len(plan.pairs_in_round(n)) - len(e.rooms))
                 for e in events
@@ -615,7 +642,10 @@ class Worker:
         self.log.close()
         return self.process.returncode
 
-    def discard_log(self) -> None:
+    def discard_log(self, keep: bool = False) -> None:
+        if keep:
+            log(f"{self.name} log kept: {self.log.name}")
+            return
         with contextlib.suppress(OSError):
             os.unlink(self.log.name)
 
@@ -917,7 +947,7 @@ async def phase_skew(run: Run, broker: Broker, variant: str, count: int) -> None
         if worker is not None:
             if worker.stop() not in (0, None) or not finished:
                 log(f"{worker.name} output ends:\n{worker.output_tail()}")
-            worker.discard_log()
+            worker.discard_log(run.args.keep_service_log)
         with contextlib.suppress(Exception):
             await queue.cancel(tag)
         with contextlib.suppress(Exception):
@@ -1061,7 +1091,7 @@ async def phase_fanout(run: Run, broker: Broker, variant: str, count: int) -> No
         if worker is not None:
             if worker.stop() not in (0, None) or not finished:
                 log(f"{worker.name} output ends:\n{worker.output_tail()}")
-            worker.discard_log()
+            worker.discard_log(run.args.keep_service_log)
         with contextlib.suppress(Exception):
             await queue.delete(if_unused=False, if_empty=False)
         await asyncio.to_thread(watch.close)
@@ -1151,6 +1181,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="extra environment for the service, repeatable")
     parser.add_argument("--py-spy", metavar="FILE", help="record the service with py-spy in one phase")
     parser.add_argument("--py-spy-phase", choices=("skew", "fanout"), default="fanout")
+    parser.add_argument("--keep-service-log", action="store_true", help="keep the service's output (path on stderr)")
     parser.add_argument("--py-spy-gil", action="store_true", help="sample only the thread holding the GIL (CPU)")
     parser.add_argument("--py-spy-children", action="store_true", help="also record the follower processes")
     parser.add_argument("--keep-databases", action="store_true",

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from datemaker.adapters.recorders import Deadline, Handled, Summary
@@ -257,7 +258,20 @@ class DatingEvents(Application[Any]):
                 step = next_step(obj)
                 deadlines.append(Deadline(obj.wire_id, step.at if step else None, step.action if step else ""))
                 summaries.append(Summary(obj.wire_id, int(obj.state), obj.active_dates))
-        return super().save(*objs, deadlines=deadlines, summaries=summaries, **kwargs)
+        kwargs.update(deadlines=deadlines, summaries=summaries)
+        if not all(isinstance(obj, Aggregate) for obj in objs):
+            return super().save(*objs, **kwargs)
+        # The library's save, less its runtime Protocol checks on each object
+        # (a tenth of the round clock's time per event); all are aggregates.
+        processing_event: ProcessingEvent[Any] = ProcessingEvent()
+        for aggregate in objs:
+            processing_event.events.extend(aggregate.collect_events())
+            processing_event.aggregates[aggregate.id] = aggregate
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     def overview(self) -> dict[str, Any]:
         """Counts by state, running dates, outbox lag (see StoreGauges)."""

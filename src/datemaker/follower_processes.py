@@ -30,6 +30,8 @@ from datemaker.settings import Settings
 log = get_logger(__name__)
 
 ROLES = ("outbox", "analytics")
+# Analytics tables may trail by seconds; the clock and the outbox may not.
+LOW_PRIORITY = {"analytics": 10}
 RESTART_PAUSE_SECONDS = 1.0
 REPORT_EVERY_SECONDS = 0.5
 Report = dict[tuple[str, str], int]  # (counter, label) -> increment
@@ -104,6 +106,8 @@ def _forward(reader: Connection, on_report: Callable[[Report], None]) -> None:
 
 def child_main(role: str, settings: Settings, report: Connection, parent: int) -> None:
     _die_with_parent(parent)
+    if role in LOW_PRIORITY:
+        os.nice(LOW_PRIORITY[role])
     configure_logging(debug=settings.debug, level=settings.log_level)
     from datemaker.bootstrap import Container
     from datemaker.serve import serve_tasks

@@ -35,7 +35,7 @@ from datemaker.application import DatingEvents
 from datemaker.domain import timeline
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent
-from datemaker.domain.pairing import Plan
+from datemaker.domain.pairing import Plan, assignment
 from datemaker.logs import get_logger
 from datemaker.rooms import Room, RoomsPort
 
@@ -102,6 +102,7 @@ class RoundClock:
         lanes = ThreadLanes(self.run_job)
         lanes.start()
         self.lanes = lanes
+        await asyncio.to_thread(assignment.load)  # not at the first deadline that pairs
         self.ready.set()
         # The clock keeps its own thread: it sleeps until the next deadline
         # instead of waiting for the event loop's turn.
@@ -161,7 +162,9 @@ class RoundClock:
             self.app.brought_up_to_date(events)
             for event in events:
                 seed = self._rng.randrange(2**63)
-                self._prepared[event.wire_id] = (event.version, seed, event.plan_for(seed))
+                plan = event.plan_for(seed)
+                plan.record  # made now, not at the deadline
+                self._prepared[event.wire_id] = (event.version, seed, plan)
         return bool(self._to_prepare)
 
     def _seconds_to_next(self) -> float:
@@ -200,12 +203,18 @@ class RoundClock:
         if not events:
             return
         now = self.clock()
+        began = time.perf_counter()
         try:
             self.app.brought_up_to_date(events)
+            caught_up = time.perf_counter()
             fired = [(event, *self._step(event, now)) for event in events]
             changed = [event for event in events if self._worth_saving(event)]
+            stepped = time.perf_counter()
             if changed:
                 self.app.save_logged(*changed)
+            log.info("deadlines fired", events=len(events), saved=len(changed),
+                     catch_up_ms=round((caught_up - began) * 1000, 1), steps_ms=round((stepped - caught_up) * 1000, 1),
+                     save_ms=round((time.perf_counter() - stepped) * 1000, 1))
         except IntegrityError:
             # Someone else changed one of them: take them one at a time, fresh.
             for wire_id, at in due:

@@ -34,7 +34,7 @@ class RecordingCursor:
 
 def change(kind: str, event_id: int, n: int, **fields: Any) -> Change:
     return Change(notification_id=n, event_id=event_id, kind=kind, recorded=SimpleNamespace(**fields),
-                  state_id=1, at=AT)
+                  state_id=1, at=AT, plan=fields.get("plan"))
 
 
 def test_every_kind_the_aggregate_records_has_a_handler_or_is_state_only():

@@ -47,26 +47,32 @@ class PostgresRecorder(PostgresApplicationRecorder):
                 ).format(schema=Identifier(self.datastore.schema)),
                 [tuple(h) for h in handled],
             )
+        # One statement per table, rows as column arrays: a batch of hundreds
+        # of events costs one round trip each, not one per event.
+        schema = Identifier(self.datastore.schema)
         deadlines: Sequence[Deadline] = kwargs.get("deadlines") or ()
-        pending = [(d.wire_id, d.due_at, d.action) for d in deadlines if d.due_at is not None]
+        # (one row per event: an upsert may not touch a row twice)
+        pending = list({d.wire_id: d for d in deadlines if d.due_at is not None}.values())
         if pending:
-            curs.executemany(
+            curs.execute(
                 SQL(
-                    "INSERT INTO {schema}.deadlines (wire_id, due_at, action) VALUES (%s, %s, %s)"
+                    "INSERT INTO {schema}.deadlines (wire_id, due_at, action)"
+                    " SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[])"
                     " ON CONFLICT (wire_id) DO UPDATE"
                     " SET due_at = EXCLUDED.due_at, action = EXCLUDED.action, leased_until = NULL"
-                ).format(schema=Identifier(self.datastore.schema)),
-                pending,
+                ).format(schema=schema),
+                ([d.wire_id for d in pending], [d.due_at for d in pending], [d.action for d in pending]),
             )
-        summaries: Sequence[Summary] = kwargs.get("summaries") or ()
+        summaries = list({x.wire_id: x for x in kwargs.get("summaries") or ()}.values())
         if summaries:
-            curs.executemany(
+            curs.execute(
                 SQL(
-                    "INSERT INTO {schema}.event_summary (wire_id, state, active_dates) VALUES (%s, %s, %s)"
+                    "INSERT INTO {schema}.event_summary (wire_id, state, active_dates)"
+                    " SELECT * FROM unnest(%s::bigint[], %s::smallint[], %s::integer[])"
                     " ON CONFLICT (wire_id) DO UPDATE"
                     " SET state = EXCLUDED.state, active_dates = EXCLUDED.active_dates"
-                ).format(schema=Identifier(self.datastore.schema)),
-                [tuple(x) for x in summaries],
+                ).format(schema=schema),
+                ([x.wire_id for x in summaries], [x.state for x in summaries], [x.active_dates for x in summaries]),
             )
         done = [d.wire_id for d in deadlines if d.due_at is None]
         if done:
@@ -77,6 +83,31 @@ class PostgresRecorder(PostgresApplicationRecorder):
                 (done,),
             )
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        """As the library does (table lock for gap-free notification ids, then
+        NOTIFY), but the rows go as one array per column: psycopg dumps those
+        in C, where an array of the library's composite type is dumped as text
+        in Python, which was a third of the round clock's time per event."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(
+            SQL(
+                "INSERT INTO {schema}.{events} (originator_id, originator_version, topic, state)"
+                " SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[])"
+                " RETURNING notification_id"
+            ).format(
+                schema=Identifier(self.datastore.schema),
+                events=Identifier(self.events_table_name),
+                id_type=Identifier(self.datastore.originator_id_type),
+            ),
+            (
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
+            ),
+        )
 
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Deadline]:
         """Lease up to `limit` due deadlines that no live lease holds."""

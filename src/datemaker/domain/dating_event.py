@@ -259,10 +259,10 @@ class DatingEvent(Aggregate):
                 state=int(next_state(self.state, "skip")),
                 at=at,
                 reason="too_few_participants",
-                plan=plan.to_record(),
+                plan=_recorded(plan),
             )
         else:
-            self._groups_formed(state=int(ready), at=at, plan=plan.to_record())
+            self._groups_formed(state=int(ready), at=at, plan=_recorded(plan))
         return plan
 
     @event("GroupsFormed")
@@ -326,7 +326,9 @@ class DatingEvent(Aggregate):
         self._started(
             state=int(running),
             at=at,
-            plan=self.plan if plan is planned else plan.to_record(),  # the same record when unchanged
+            # Recorded only when it changed: a plan is kilobytes, and a
+            # thousand events start at once.
+            plan=None if plan is planned else _recorded(plan),
             no_shows=no_shows,
             phase=(Phase.ROUND if first else Phase.FINAL).value,
             round_no=first,
@@ -339,14 +341,15 @@ class DatingEvent(Aggregate):
         self,
         state: int,
         at: datetime,
-        plan: dict[str, Any],
+        plan: dict[str, Any] | None,  # None: the dates stay as announced
         no_shows: list[int],
         phase: str,
         round_no: int,
         rooms: dict[str, dict[str, str]],
     ) -> None:
         self.state_id = state
-        self.plan = plan
+        if plan is not None:
+            self.plan = plan
         self.no_shows = list(no_shows)
         self.phase = phase
         self.round_no = round_no
@@ -571,6 +574,13 @@ class DatingEvent(Aggregate):
 _PARSED: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
 _PARSED_KEPT = 50_000
 P = TypeVar("P")
+
+
+def _recorded(plan: Plan) -> dict[str, Any]:
+    """The plan's record, known to read back as `plan`."""
+    record = plan.record
+    _PARSED[id(record)] = (record, plan)
+    return record
 
 
 def _parsed(record: Any, parse: Callable[[Any], P]) -> P:

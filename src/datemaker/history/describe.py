@@ -73,8 +73,11 @@ def _with_plan(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
 
 def _started(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
     no_shows = ", ".join(map(str, e.get("no_shows") or [])) or "none"
-    lines = [f"no-shows: {no_shows}; re-paired: {plan.rounds_count if plan else 0} round(s)"]
-    lines += plan_lines(plan) if plan else []
+    if e.get("plan") is None:  # recorded only when the present were re-paired
+        lines = [f"no-shows: {no_shows}; the dates stay as announced"]
+    else:
+        lines = [f"no-shows: {no_shows}; re-paired: {plan.rounds_count if plan else 0} round(s)"]
+        lines += plan_lines(plan) if plan else []
     if e.get("round_no"):
         lines.append(f"round {e.get('round_no')} rooms:")
         lines += ["  " + line for line in round_lines(plan, e.get("round_no"), e.get("rooms") or {})]

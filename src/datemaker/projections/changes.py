@@ -31,6 +31,7 @@ class Change:
     kind: str  # the recorded event's class name: "Registered", "Started", ...
     recorded: Any  # the domain event
     state_id: int  # the dating event's state right after it
+    plan: Any  # the event's plan record right after it (None before groups are formed)
     at: datetime  # when it happened: its `at` when it has one, else its timestamp
 
 
@@ -73,6 +74,7 @@ class ChangeReader:
                     kind=type(recorded).__name__,
                     recorded=recorded,
                     state_id=state.state_id,
+                    plan=state.plan,
                     at=getattr(recorded, "at", None) or recorded.timestamp,
                 )
             )

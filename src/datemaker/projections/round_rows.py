@@ -18,7 +18,7 @@ def started(cur: Any, change: Change) -> None:
     """The plan that actually runs (re-paired for whoever came): its groups,
     every round's dates and sit-outs, and who did not show up."""
     e, event_id = change.recorded, change.event_id
-    plan = Plan.from_record(e.plan)
+    plan = Plan.from_record(change.plan)  # Started records it only when re-paired
     replace_groups(cur, event_id, plan)
     cur.execute("DELETE FROM datemaker.round_pairs WHERE event_id = %s", (event_id,))
     cur.execute("DELETE FROM datemaker.round_sit_outs WHERE event_id = %s", (event_id,))

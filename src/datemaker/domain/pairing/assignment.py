@@ -12,3 +12,8 @@ def linear_sum_assignment(cost: Any, maximize: bool = False) -> tuple[Any, Any]:
     from scipy.optimize import linear_sum_assignment as solve
 
     return solve(cost, maximize=maximize)  # type: ignore[no-any-return]
+
+
+def load() -> None:
+    """Import the solver now, for a process about to pair people on a deadline."""
+    import scipy.optimize  # noqa: F401

@@ -202,6 +202,12 @@ class Plan:
 
     # --- records -----------------------------------------------------------
 
+    @cached_property
+    def record(self) -> dict[str, Any]:
+        """`to_record()`, made once (a plan worked out ahead is recorded at a
+        deadline); the dict is recorded as it is, never to be changed."""
+        return self.to_record()
+
     def to_record(self) -> dict[str, Any]:
         return {
             "version": RECORD_VERSION,
