@@ -142,6 +142,14 @@ class RoundClock:
         self._claim(ahead=0.0)
         return self._fire_staged(self.clock())
 
+    def look_ahead(self) -> int:
+        """Lease and load what falls due within the lookahead, and work out
+        the plans of confirmations about to close (`run()` does this in
+        slices between deadlines); `fire_due()` fires them when due."""
+        claimed = self._claim(ahead=self.lookahead_seconds)
+        self._prepare_some(float("inf"))
+        return claimed
+
     def _claim(self, ahead: float) -> int:
         """Lease the deadlines due within `ahead` seconds and load their events."""
         due = self.app.claim_due(self.clock() + timedelta(seconds=ahead), self.lease_seconds, self.batch * 5)

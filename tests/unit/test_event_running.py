@@ -121,3 +121,30 @@ def test_when_everyone_is_present_the_announced_dates_stay():
         event.mark_ready(user_id, AT)
     assert event.begin(START, seed=999) == planned
     assert event.no_shows == []
+
+
+def test_the_start_records_the_plan_only_when_it_re_pairs():
+    everyone = ready_event(F, M, F, M)
+    for user_id in (1, 2, 3, 4):
+        everyone.mark_ready(user_id, AT)
+    everyone.begin(START, seed=3)
+    started = everyone.pending_events[-1]
+    assert type(started).__name__ == "Started" and started.plan is None
+    assert replay(everyone.pending_events).planned == everyone.planned  # the announced plan stays
+
+    some = ready_event(F, M, F, M)
+    for user_id in (1, 2, 3):
+        some.mark_ready(user_id, AT)
+    plan = some.begin(START, seed=3)
+    started = some.pending_events[-1]
+    assert started.plan is not None and started.plan == plan.to_record()
+    assert replay(some.pending_events).planned == plan
+
+
+def test_a_plan_worked_out_ahead_closes_confirmation_as_the_deadline_would():
+    ahead, at_deadline = confirmed_event(F, M, F, M), confirmed_event(F, M, F, M)
+    prepared = ahead.plan_for(seed=11)
+    ahead.close_confirmation(AT, seed=11, prepared=prepared)
+    at_deadline.close_confirmation(AT, seed=11)
+    assert ahead.planned == at_deadline.planned == prepared
+    assert ahead.pending_events[-1].plan == at_deadline.pending_events[-1].plan
