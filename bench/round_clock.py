@@ -760,7 +760,12 @@ async def naive_worker() -> None:
         position = app.outbox_position(POSITION_NAME)
         print("NAIVE-READY", flush=True)
         while not stop.is_set():
-            fired = clock.fire_due()  # claims one deadline, fires it in one transaction
+            # Claims one deadline (one transaction), loads its event and fires
+            # it (another): none of the service's batching, caching or looking ahead.
+            claimed = app.claim_due(app.clock(), 30.0, 1)
+            for deadline in claimed:
+                clock.fire(deadline.wire_id, deadline.due_at)
+            fired = len(claimed)
             last, messages = relay.read(position)
             for m in messages:
                 await exchange.publish(

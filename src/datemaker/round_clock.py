@@ -25,6 +25,8 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from eventsourcing.persistence import IntegrityError
@@ -44,6 +46,17 @@ log = get_logger(__name__)
 CATCH_UP_LOOKBACK = timedelta(days=2)  # events that started this long ago may still owe attendance
 PREPARE_SLICE_SECONDS = 0.02
 PREPARE_CHUNK = 20
+
+
+@dataclass
+class _Stepped:
+    """A batch of events that took their steps and waits to be saved."""
+
+    due: list[tuple[int, datetime]]
+    now: datetime
+    fired: list[tuple[DatingEvent, datetime | None, list[str], list[int]]]  # event, scheduled, taken, ended
+    changed: list[DatingEvent]
+    seconds: float
 
 
 class RoundClock:
@@ -97,6 +110,7 @@ class RoundClock:
         # the event is still at the version it was worked out on.
         self._to_prepare: list[int] = []
         self._prepared: dict[int, tuple[int, int, Plan]] = {}  # wire_id -> (version, seed, plan)
+        self._saver = ThreadPoolExecutor(1, thread_name_prefix="clock-save")
 
     async def run(self, stop: asyncio.Event) -> None:
         lanes = ThreadLanes(self.run_job)
@@ -181,12 +195,24 @@ class RoundClock:
         return max((min(self._staged.values()) - self.clock()).total_seconds(), 0.0)
 
     def _fire_staged(self, now: datetime) -> int:
+        """Fire what is due, `batch` events per transaction. While one batch is
+        being saved, the next one takes its steps (the save mostly waits for
+        PostgreSQL): a boundary shared by many events ends sooner."""
         due = sorted((at, wire_id) for wire_id, at in self._staged.items() if at <= now)
-        for start in range(0, len(due), self.batch):
-            chunk = due[start : start + self.batch]
-            for _, wire_id in chunk:
-                del self._staged[wire_id]
-            self._fire_together([(wire_id, at) for at, wire_id in chunk])
+        for _, wire_id in due:
+            del self._staged[wire_id]
+        saving: tuple[_Stepped, Future[None]] | None = None
+        try:
+            for start in range(0, len(due), self.batch):
+                stepped = self._take_steps([(wire_id, at) for at, wire_id in due[start : start + self.batch]])
+                if saving is not None:
+                    self._settle(*saving)
+                    saving = None
+                if stepped is not None:
+                    saving = (stepped, self._saver.submit(self._save, stepped))
+        finally:
+            if saving is not None:
+                self._settle(*saving)
         return len(due)
 
     def _load(self, wire_ids: list[int]) -> None:
@@ -204,33 +230,37 @@ class RoundClock:
         while len(self._known) > self._kept:
             self._known.popitem(last=False)
 
-    def _fire_together(self, due: list[tuple[int, datetime]]) -> None:
+    def _take_steps(self, due: list[tuple[int, datetime]]) -> _Stepped | None:
         self._load([wire_id for wire_id, _ in due if wire_id not in self._known])
         due = [(wire_id, at) for wire_id, at in due if wire_id in self._known]
         events = [self._known.pop(wire_id) for wire_id, _ in due]  # back in only once saved
         if not events:
-            return
+            return None
         now = self.clock()
         began = time.perf_counter()
+        self.app.brought_up_to_date(events)
+        fired = [(event, *self._step(event, now)) for event in events]
+        changed = [event for event in events if self._worth_saving(event)]
+        return _Stepped(due, now, fired, changed, time.perf_counter() - began)
+
+    def _save(self, stepped: _Stepped) -> None:
+        began = time.perf_counter()
+        if stepped.changed:
+            self.app.save_logged(*stepped.changed)
+        log.info("deadlines fired", events=len(stepped.fired), saved=len(stepped.changed),
+                 steps_ms=round(stepped.seconds * 1000, 1), save_ms=round((time.perf_counter() - began) * 1000, 1))
+
+    def _settle(self, stepped: _Stepped, saving: Future[None]) -> None:
         try:
-            self.app.brought_up_to_date(events)
-            caught_up = time.perf_counter()
-            fired = [(event, *self._step(event, now)) for event in events]
-            changed = [event for event in events if self._worth_saving(event)]
-            stepped = time.perf_counter()
-            if changed:
-                self.app.save_logged(*changed)
-            log.info("deadlines fired", events=len(events), saved=len(changed),
-                     catch_up_ms=round((caught_up - began) * 1000, 1), steps_ms=round((stepped - caught_up) * 1000, 1),
-                     save_ms=round((time.perf_counter() - stepped) * 1000, 1))
+            saving.result()
         except IntegrityError:
             # Someone else changed one of them: take them one at a time, fresh.
-            for wire_id, at in due:
+            for wire_id, at in stepped.due:
                 self.fire(wire_id, at)
             return
-        for (event, scheduled, taken, ended), (_, at) in zip(fired, due):
+        for (event, scheduled, taken, ended), (_, at) in zip(stepped.fired, stepped.due):
             self._remember(event)
-            self._after_save(event, now, scheduled or at, taken, ended)
+            self._after_save(event, stepped.now, scheduled or at, taken, ended)
 
     def fire(self, wire_id: int, due_at: datetime | None = None) -> list[str]:
         for _ in range(20):
@@ -261,15 +291,19 @@ class RoundClock:
         if plan is not None and version == event.version:
             seed, prepared = prepared_seed, plan
         if self.instant:
-            # One step at a time, making rooms in between: a late clock that
+            # One step at a time, making rooms before each: a late clock that
             # fixes the groups and starts round 1 in one go still has rooms.
+            # Rooms wanted after the last step are made in a pass of their own
+            # right after this one is saved, not holding up its commit.
             taken = []
-            while True:
+            while (step := timeline.next_step(event, with_rooms=False)) is not None and step.at <= now:
                 self._make_rooms(event, now)
                 more = event.advance(now, seed=seed, max_steps=1, prepared=prepared)
                 if not more:
                     break
                 taken += more
+            if not taken:
+                self._make_rooms(event, now)
         else:
             taken = event.advance(now, seed=seed, prepared=prepared)
         ended = [e.round_no for e in event.pending_events if isinstance(e, DatingEvent.RoundEnded)]
@@ -291,6 +325,8 @@ class RoundClock:
         for action in taken:
             log.info("deadline fired", event_id=event.wire_id, action=action, round=event.round_no, skew_seconds=round(skew, 3))
             self._on_fired(action, skew)
+        if self.instant and taken and event.rooms_needed():
+            self._staged[event.wire_id] = now  # the rooms pass, at once
         if self._waits_for_rooms(event):
             self._submit(("reserve", event.wire_id))
             step = timeline.next_step(event, with_rooms=False)
