@@ -34,8 +34,9 @@ timeline gives for it (e.g. RoundStarted(n) against
 timings.round_starts_at(start, n)), three ways:
   p50_ms/p99_ms/max_ms  when the step was committed (visible to everyone) minus
                         its deadline. Commit times come from the NOTIFY the
-                        event store sends with every insert (see CommitWatch).
-                        The target (p99 <= 200 ms) is checked on this.
+                        event store sends with every insert, read by a watcher
+                        process of its own (see CommitWatch). The target
+                        (p99 <= 200 ms) is checked on this.
   recorded_at_*         the step's own `at` minus its deadline. The clock
                         stamps `at` once per batch, before it loads, advances
                         and saves the batch, so this flatters big batches; it
@@ -72,12 +73,15 @@ Baselines (labelled baseline=naive): this file with `--naive-worker` in a
 subprocess, the simple loop: claim one due deadline (one transaction), fire
 it (one transaction), read the event log for its messages and publish each
 one awaiting its broker confirm, store the outbox position, repeat. Skew runs
-it on the same number of events; the fan-out on `--baseline-fanout-events`
-(default 100, it is strictly sequential: `per_1000_events_seconds` scales
-its time linearly, and is labelled as such).
+it on the same number of events (on this 2-core machine it falls behind
+before confirmation closes, and says how far it got); the fan-out on
+`--baseline-fanout-events` (default 100, it is strictly sequential:
+`per_1000_events_seconds` scales its time linearly, and is labelled as such).
 
 `--py-spy FILE --py-spy-phase skew|fanout` records the service with py-spy
-during that phase (svg flame graph, speedscope .json or raw .txt).
+during that phase (svg flame graph, speedscope .json or raw .txt);
+`--py-spy-gil` samples only the thread holding the interpreter lock (where the
+CPU goes), `--py-spy-children` adds the follower processes.
 `--service-env NAME=VALUE` passes extra environment to the service (for
 example DATEMAKER_LOG_LEVEL=INFO, whose "deadlines fired" lines time each of
 the clock's batches); `--keep-service-log` keeps its output.

@@ -49,8 +49,11 @@ class Follower:
         self.reports.close()
 
 
-def start_follower(role: str, settings: Settings) -> Follower:
-    context = multiprocessing.get_context("spawn")  # no inherited threads or connections
+def start_follower(role: str, settings: Settings, fork: bool = False) -> Follower:
+    """`fork` only from a process that has no threads and no connections yet
+    (serve, before it opens anything): the child starts at once with every
+    module loaded. Otherwise a fresh interpreter, which takes a second."""
+    context = multiprocessing.get_context("fork" if fork else "spawn")
     reader, writer = context.Pipe(duplex=False)
     process = context.Process(target=child_main, args=(role, settings, writer, os.getpid()), name=f"datemaker-{role}")
     process.start()

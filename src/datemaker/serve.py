@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 
 from datemaker.bootstrap import Container
@@ -62,15 +63,19 @@ def serve_tasks(container: Container, tasks: Sequence[Task], grace: float = 10.0
 
 def run_service(container: Container, tasks: Sequence[Task] | None = None, grace: float = 10.0) -> None:
     """Serve until SIGTERM/SIGINT; exit non-zero when a task failed."""
+    from datemaker.outbox import relay_task  # noqa: F401  (loaded before the followers fork)
+    from datemaker.projections import run_projections  # noqa: F401
+    from datemaker.service import build_service
+
     settings = container.settings
-    # Followers start first: they load in parallel with this process.
+    # Followers are forked now, while this process has no threads and nothing
+    # open: they start at once (after a kill -9 too), with all modules loaded.
     early: dict[str, Follower] = {}
     if tasks is None and settings.uses_postgres and settings.follower_processes:
-        early = {role: start_follower(role, settings) for role in ROLES}
+        alone = threading.active_count() == 1  # else forking could copy a held lock
+        early = {role: start_follower(role, settings, fork=alone) for role in ROLES}
     service = None
     try:
-        from datemaker.service import build_service
-
         container.events  # opens the store and checks the PostgreSQL schema first
         if tasks is None:
             service = build_service(container, followers=early)

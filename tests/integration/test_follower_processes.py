@@ -38,8 +38,8 @@ def children(pid: int) -> dict[int, int]:
         except OSError:
             continue
         # after the name: state, ppid, ... nice is the 19th field of the whole line
-        if int(fields[1]) == pid and fields[0] != "Z" and b"spawn_main" in _cmdline(entry):
-            found[int(entry)] = int(fields[16])  # (multiprocessing's resource tracker is not one)
+        if int(fields[1]) == pid and fields[0] != "Z" and b"resource_tracker" not in _cmdline(entry):
+            found[int(entry)] = int(fields[16])  # (multiprocessing's resource tracker is no follower)
     return found
 
 
