@@ -42,7 +42,9 @@ timings.round_starts_at(start, n)), three ways:
                         and saves the batch, so this flatters big batches; it
                         gets a target line of its own (skew_p99_recorded_at).
   delivered_*           each bot message's arrival in the bench's queue minus
-                        the deadline that called for it (what people see).
+                        the deadline that called for it (what people see),
+                        read by the bench's bot, a low-priority process of its
+                        own (see BotListener).
 Room reservation is due "at once" after groups are formed; its lag (by `at`)
 is reported apart (`rooms_lag_*`). The per-step breakdown (committed) goes to
 stderr.
@@ -581,15 +583,83 @@ class Arrivals:
     keep_bodies: bool = False
 
     async def on_message(self, message: Any) -> None:
-        now = time.time()
-        mid = message.message_id or ""
+        self.record(message.message_id or "", time.time(), message.body)
+
+    def record(self, mid: str, arrived: float, body: bytes = b"") -> None:
         if mid in self.seen:
             self.duplicates += 1
             return
-        self.seen[mid] = now
+        self.seen[mid] = arrived
         self.commands[mid.split(":")[3] if mid.count(":") >= 4 else "?"] += 1
         if self.keep_bodies:
-            self.bodies[mid] = message.body
+            self.bodies[mid] = body
+
+
+class BotListener:
+    """The skew phase's bot: a process of its own at low priority, so that
+    reading ~33,000 messages as they come (the bot's work, which in production
+    runs elsewhere) takes no CPU from the service under test. It writes each
+    message id with its arrival time to a file, read back into `Arrivals`."""
+
+    def __init__(self, exchange: str, routing_key: str) -> None:
+        import multiprocessing
+
+        self._file = tempfile.NamedTemporaryFile(prefix="bench-rc-bot-", suffix=".txt", delete=False)
+        context = multiprocessing.get_context("spawn")
+        self._ready, self._stop = context.Event(), context.Event()
+        self._process = context.Process(target=listen_as_bot, daemon=True,
+                                        args=(exchange, routing_key, self._file.name, self._ready, self._stop))
+        self._process.start()
+        if not self._ready.wait(30):
+            raise BenchFailure("the bench's bot process did not start")
+        self.arrivals = Arrivals()
+        self._read_lines = 0
+
+    def refresh(self) -> Arrivals:
+        with open(self._file.name, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        for line in lines[self._read_lines :]:
+            mid, _, arrived = line.rpartition(" ")
+            if not mid or not arrived:
+                break  # a line still being written
+            self.arrivals.record(mid, float(arrived))
+            self._read_lines += 1
+        return self.arrivals
+
+    def close(self) -> Arrivals:
+        if self._stop.is_set():
+            return self.arrivals  # closed already
+        self._stop.set()
+        self._process.join(10)
+        self.refresh()
+        with contextlib.suppress(OSError):
+            os.unlink(self._file.name)
+        return self.arrivals
+
+
+def listen_as_bot(exchange: str, routing_key: str, path: str, ready: Any, stop: Any) -> None:
+    os.nice(10)
+    import aio_pika
+
+    async def main() -> None:
+        connection = await aio_pika.connect(AMQP_URL, client_properties={"connection_name": "bench-rc-bot"})
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=2000)
+        queue = await channel.declare_queue(f"{exchange}_bot_{uuid.uuid4().hex[:6]}", exclusive=True)
+        await queue.bind(exchange, routing_key=routing_key)
+        with open(path, "a", encoding="utf-8") as out:
+            async def on_message(message: Any) -> None:
+                out.write(f"{message.message_id or ''} {time.time()}\n")
+
+            await queue.consume(on_message, no_ack=True)
+            ready.set()
+            while not stop.is_set():
+                out.flush()
+                await asyncio.sleep(0.05)
+            out.flush()
+        await connection.close()
+
+    asyncio.run(main())
 
 
 async def drain(queue: Any, arrivals: Arrivals, expected: int, timeout: float) -> None:
@@ -835,9 +905,8 @@ async def phase_skew(run: Run, broker: Broker, variant: str, count: int) -> None
     watch = await asyncio.to_thread(CommitWatch, dbname)
     worker: Worker | None = None
     profiler = None
-    queue = await broker.bot_queue()
-    arrivals = Arrivals()
-    tag = await queue.consume(arrivals.on_message, no_ack=True)
+    bot = await asyncio.to_thread(BotListener, broker.settings.rabbitmq_exchange, broker.settings.bot_routing_key)
+    arrivals = bot.arrivals
     finished = False
     try:
         timings = Timings(**SKEW_TIMINGS)
@@ -898,8 +967,9 @@ async def phase_skew(run: Run, broker: Broker, variant: str, count: int) -> None
         # reach the bench's queue: wait for the last ones, bounded.
         expected_ids = await asyncio.to_thread(expected_message_ids, app)
         settle = time.monotonic() + 15
-        while not expected_ids <= arrivals.seen.keys() and time.monotonic() < settle:
+        while not expected_ids <= bot.refresh().seen.keys() and time.monotonic() < settle:
             await asyncio.sleep(0.1)
+        await asyncio.to_thread(bot.close)
         stop_profiler(profiler)
         profiler = None
         worker.check_alive()
@@ -957,10 +1027,7 @@ async def phase_skew(run: Run, broker: Broker, variant: str, count: int) -> None
             if worker.stop() not in (0, None) or not finished:
                 log(f"{worker.name} output ends:\n{worker.output_tail()}")
             worker.discard_log(run.args.keep_service_log)
-        with contextlib.suppress(Exception):
-            await queue.cancel(tag)
-        with contextlib.suppress(Exception):
-            await queue.delete(if_unused=False, if_empty=False)
+        await asyncio.to_thread(bot.close)  # its queue is exclusive: gone with its connection
         await asyncio.to_thread(watch.close)
         await asyncio.to_thread(probe.close)
         await asyncio.to_thread(app.close)
