@@ -56,6 +56,8 @@ class OutboxRelay:
         leadership: Leadership | None = None,
         chunk: int = 2000,
         tick_seconds: float = 0.05,
+        quiet_seconds: float = 0.03,
+        max_hold_seconds: float = 0.3,
         states_kept: int = 10_000,
         on_event_ended: Callable[[str], None] | None = None,
     ) -> None:
@@ -65,6 +67,8 @@ class OutboxRelay:
         self.leadership = leadership or SoleLeader()
         self.chunk = chunk
         self.tick_seconds = tick_seconds
+        self.quiet_seconds = quiet_seconds
+        self.max_hold_seconds = max_hold_seconds
         self._states = StatesAlongside(app, states_kept)
         self.published = 0
         self._on_event_ended = on_event_ended or (lambda outcome: None)
@@ -84,10 +88,11 @@ class OutboxRelay:
         position = await asyncio.to_thread(self.app.outbox_position, POSITION_NAME)
         log.info("relaying the event log to the bot", position=position)
         while not stop.is_set():
-            last, messages = await asyncio.to_thread(self.read, position)
-            if last == position:
+            if await asyncio.to_thread(self.app.recorder.max_notification_id) == position:
                 await _pause(stop, self.tick_seconds)
                 continue
+            await self._let_burst_settle(stop)
+            last, messages = await asyncio.to_thread(self.read, position)
             if not await asyncio.to_thread(self.leadership.still_held):
                 log.warning("outbox leadership lost")
                 return
@@ -99,6 +104,21 @@ class OutboxRelay:
             for outcome in self._ended:  # counted once, by the relay that published them
                 self._on_event_ended(outcome)
             self._ended.clear()
+
+    async def _let_burst_settle(self, stop: asyncio.Event) -> None:
+        """At a round boundary the clock commits hundreds of events in a few
+        batches; relaying them while it does takes CPU and database time
+        from it. Start once the log has been still for a moment (holding
+        back at most `max_hold_seconds` when it never is)."""
+        head = await asyncio.to_thread(self.app.recorder.max_notification_id)
+        held = 0.0
+        while held < self.max_hold_seconds and not stop.is_set():
+            await _pause(stop, self.quiet_seconds)
+            held += self.quiet_seconds
+            newer = await asyncio.to_thread(self.app.recorder.max_notification_id)
+            if newer == head:
+                return
+            head = newer
 
     def read(self, position: int) -> tuple[int, list[Outgoing]]:
         """Messages for the notifications after `position`, and the last id read."""
