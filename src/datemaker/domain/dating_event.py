@@ -9,10 +9,9 @@ Time always comes in with the command (`at`)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -39,6 +38,7 @@ from datemaker.domain import timeline
 from datemaker.domain.lifecycle import EventState, next_state
 from datemaker.domain.phases import Phase, next_phase
 from datemaker.domain.pairing import Plan, plan_event, replan
+from datemaker.domain.parsed_records import parsed, remember
 from datemaker.domain.profile import Profile
 from datemaker.domain.timings import Timings
 
@@ -138,7 +138,7 @@ class DatingEvent(Aggregate):
 
     @property
     def timings(self) -> Timings:
-        return _parsed(self.timings_record, Timings.from_record)
+        return parsed(self.timings_record, Timings.from_record)
 
     def is_registered(self, user_id: int) -> bool:
         return str(user_id) in self.registrations
@@ -161,7 +161,7 @@ class DatingEvent(Aggregate):
     @property
     def planned(self) -> Plan | None:
         """The groups and rounds fixed when confirmation closed, as recorded."""
-        return _parsed(self.plan, Plan.from_record) if self.plan is not None else None
+        return parsed(self.plan, Plan.from_record) if self.plan is not None else None
 
     @property
     def active_dates(self) -> int:
@@ -259,10 +259,10 @@ class DatingEvent(Aggregate):
                 state=int(next_state(self.state, "skip")),
                 at=at,
                 reason="too_few_participants",
-                plan=_recorded(plan),
+                plan=remember(plan.record, plan),
             )
         else:
-            self._groups_formed(state=int(ready), at=at, plan=_recorded(plan))
+            self._groups_formed(state=int(ready), at=at, plan=remember(plan.record, plan))
         return plan
 
     @event("GroupsFormed")
@@ -328,7 +328,7 @@ class DatingEvent(Aggregate):
             at=at,
             # Recorded only when it changed: a plan is kilobytes, and a
             # thousand events start at once.
-            plan=None if plan is planned else _recorded(plan),
+            plan=None if plan is planned else remember(plan.record, plan),
             no_shows=no_shows,
             phase=(Phase.ROUND if first else Phase.FINAL).value,
             round_no=first,
@@ -566,29 +566,3 @@ class DatingEvent(Aggregate):
         if self.state.is_over:
             raise EventOver(self.state.name, action)
 
-
-# Recorded dicts read back as value objects, by identity. The clock and the
-# relay read an event's plan and timings many times per step; the recorded
-# dicts are replaced by each change, never changed in place, and the values
-# are frozen. Kept outside the aggregate so snapshots and equality ignore it.
-_PARSED: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
-_PARSED_KEPT = 50_000
-P = TypeVar("P")
-
-
-def _recorded(plan: Plan) -> dict[str, Any]:
-    """The plan's record, known to read back as `plan`."""
-    record = plan.record
-    _PARSED[id(record)] = (record, plan)
-    return record
-
-
-def _parsed(record: Any, parse: Callable[[Any], P]) -> P:
-    hit = _PARSED.get(id(record))
-    if hit is not None and hit[0] is record:
-        return hit[1]  # type: ignore[no-any-return]
-    value = parse(record)
-    _PARSED[id(record)] = (record, value)  # holding the record keeps its id unique
-    if len(_PARSED) > _PARSED_KEPT:
-        _PARSED.popitem(last=False)
-    return value
