@@ -248,7 +248,7 @@ class BotSide:
     async def start(self) -> None:
         import aio_pika
 
-        from datemaker.adapters.rabbitmq import declare_topology
+        from datemaker.adapters.rabbitmq.consumer import declare_topology
 
         self.connection = await aio_pika.connect(AMQP_URL, client_properties={"connection_name": "bench-bot"})
         self.admin = await self.connection.channel()
@@ -674,8 +674,8 @@ def schedule_events(settings: Any, count: int) -> list[int]:
 
 
 async def main_async(run: Run) -> None:
-    from datemaker.adapters.postgres import apply_schema
-    from datemaker.adapters.rabbitmq import dead_letter_queue_name
+    from datemaker.adapters.postgres.schema import apply_schema
+    from datemaker.adapters.rabbitmq.consumer import dead_letter_queue_name
     from datemaker.logs import configure_logging
 
     configure_logging(debug=False, level="WARNING")

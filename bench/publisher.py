@@ -38,7 +38,7 @@ def log(message: str) -> None:
 
 
 def make_messages(count: int) -> list[Any]:
-    from datemaker.bot_messages import Outgoing
+    from datemaker.app.bot_messages import Outgoing
 
     commands = ("confirm_registration", "round_started", "send_sit_out_message")
     return [
@@ -64,8 +64,8 @@ async def measure(name: str, publisher: Any, messages: list[Any]) -> None:
 async def main_async(args: argparse.Namespace) -> bool:
     import aio_pika
 
-    from datemaker.adapters.amqp_publisher import ConfirmedPublisher
-    from datemaker.adapters.rabbitmq import BotPublisher, broker_url
+    from datemaker.adapters.rabbitmq.publisher import ConfirmedPublisher
+    from datemaker.adapters.rabbitmq.consumer import BotPublisher, broker_url
     from datemaker.logs import configure_logging
     from datemaker.settings import load_settings
 

@@ -498,7 +498,7 @@ def analyse_store(app: Any, planned: dict[int, Planned], watch: CommitWatch) -> 
 def expected_message_ids(app: Any) -> set[str]:
     """The ids of every bot message the whole event log calls for, computed
     as the outbox relay does (same code, default extensions)."""
-    from datemaker.outbox import OutboxRelay
+    from datemaker.app.outbox import OutboxRelay
 
     relay = OutboxRelay(app, publish=None, chunk=5000, states_kept=1_000_000)  # type: ignore[arg-type]
     found: set[str] = set()
@@ -542,7 +542,7 @@ class Broker:
     async def start(self) -> None:
         import aio_pika
 
-        from datemaker.adapters.rabbitmq import declare_topology
+        from datemaker.adapters.rabbitmq.consumer import declare_topology
 
         self.connection = await aio_pika.connect(AMQP_URL, client_properties={"connection_name": "bench-round-clock"})
         self.admin = await self.connection.channel()
@@ -561,7 +561,7 @@ class Broker:
         return queue.declaration_result.message_count, queue.declaration_result.consumer_count
 
     async def close(self) -> None:
-        from datemaker.adapters.rabbitmq import dead_letter_queue_name
+        from datemaker.adapters.rabbitmq.consumer import dead_letter_queue_name
 
         for name in (self.settings.rabbitmq_queue, dead_letter_queue_name(self.settings)):
             with contextlib.suppress(Exception):
@@ -814,9 +814,9 @@ async def naive_worker() -> None:
 
     from datemaker.adapters.event_store import open_dating_events
     from datemaker.logs import configure_logging
-    from datemaker.outbox import POSITION_NAME, OutboxRelay
-    from datemaker.rooms import FakeRooms
-    from datemaker.round_clock import RoundClock
+    from datemaker.app.outbox import POSITION_NAME, OutboxRelay
+    from datemaker.domain.rooms import FakeRooms
+    from datemaker.app.clock.round_clock import RoundClock
     from datemaker.settings import load_settings
 
     settings = load_settings()
@@ -888,7 +888,7 @@ class Run:
         name = f"datemaker_bench_rc_{self.suffix}_{len(self.databases)}"
         create_database(name)
         self.databases.append(name)
-        from datemaker.adapters.postgres import apply_schema
+        from datemaker.adapters.postgres.schema import apply_schema
 
         settings = make_settings(name, self.suffix)
         apply_schema(settings)
@@ -1037,7 +1037,7 @@ async def phase_skew(run: Run, broker: Broker, variant: str, count: int) -> None
 async def phase_fanout(run: Run, broker: Broker, variant: str, count: int) -> None:
     from datemaker.domain.dating_event import DatingEvent
     from datemaker.domain.timings import Timings
-    from datemaker.outbox import POSITION_NAME
+    from datemaker.app.outbox import POSITION_NAME
 
     label = "" if variant == "service" else " baseline=naive"
     people = run.args.fanout_people

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.adapters.postgres import apply_schema
-from datemaker.application import DatingEvents, RetryPolicy
+from datemaker.adapters.postgres.schema import apply_schema
+from datemaker.app.dating_events import DatingEvents, RetryPolicy
 from datemaker.settings import Settings, load_settings
 
 PG_HOST = os.environ.get("POSTGRES_HOST", "127.0.0.1")

@@ -1,3 +1,3 @@
-from datemaker.cli import run
+from datemaker.cli.main import run
 
 run()

@@ -14,14 +14,14 @@ from typing import Any
 
 import aio_pika
 
-from datemaker.adapters.rabbitmq import (
+from datemaker.adapters.rabbitmq.consumer import (
     DEAD_LETTER_EXCHANGE,
     BotConsumer,
     broker_url,
     dead_letter_queue_name,
     declare_topology,
 )
-from datemaker.bot_commands import BotCommandHandler
+from datemaker.app.bot_commands import BotCommandHandler
 from datemaker.settings import Settings, load_settings
 
 WAIT = 15.0  # seconds: the most any reply may take before a test fails

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.adapters.postgres import connect
-from datemaker.application import DatingEvents
+from datemaker.adapters.postgres.schema import connect
+from datemaker.app.dating_events import DatingEvents
 
 from ..conftest import FakeClock
 from .bot_harness import broker_settings

@@ -16,9 +16,9 @@ import pytest
 from pamqp import frame as amqp_frame
 from pamqp import header as amqp_header
 
-from datemaker.adapters.amqp_publisher import ConfirmedPublisher, PublishFailed, content_header
-from datemaker.adapters.rabbitmq import BotPublisher, broker_url
-from datemaker.bot_messages import Outgoing
+from datemaker.adapters.rabbitmq.publisher import ConfirmedPublisher, PublishFailed, content_header
+from datemaker.adapters.rabbitmq.consumer import BotPublisher, broker_url
+from datemaker.app.bot_messages import Outgoing
 from datemaker.settings import Settings, load_settings
 
 from ..tcp_proxy import CuttableProxy
@@ -405,7 +405,7 @@ def test_close_is_clean_and_publish_after_close_reconnects():
 def test_acks_settle_in_any_order_single_or_multiple():
     import random
 
-    from datemaker.adapters.amqp_publisher import _Connection
+    from datemaker.adapters.rabbitmq.publisher import _Connection
 
     async def main() -> None:
         rng = random.Random(7)

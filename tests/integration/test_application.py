@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.application import DatingEvents
+from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import EventFull, UnknownEvent
 from datemaker.domain.lifecycle import EventState

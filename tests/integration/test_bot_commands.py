@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from datemaker.bot_commands import BotCommand, BotCommandHandler
+from datemaker.app.bot_commands import BotCommand, BotCommandHandler
 
 from .test_bot_protocol import START
 
@@ -81,7 +81,7 @@ def test_a_redelivered_command_gets_its_stored_reply_without_a_change(env):
 def test_a_store_that_keeps_failing_makes_the_batch_unavailable_after_bounded_retries(env, monkeypatch):
     import psycopg
 
-    from datemaker.bot_commands import StoreUnavailable
+    from datemaker.app.bot_commands import StoreUnavailable
 
     _, app, _ = env
     wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")

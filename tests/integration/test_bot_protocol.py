@@ -195,8 +195,8 @@ def test_when_the_store_keeps_failing_the_batch_is_answered_and_dead_lettered(en
         bot = TestBot(settings)
         await bot.start()
         try:
-            from datemaker.adapters.rabbitmq import BotConsumer
-            from datemaker.bot_commands import BotCommandHandler
+            from datemaker.adapters.rabbitmq.consumer import BotConsumer
+            from datemaker.app.bot_commands import BotCommandHandler
 
             handler = BotCommandHandler(app, store_attempts=2, sleep=lambda _: None)
             consumer = BotConsumer(settings, handler.handle)

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from datemaker.adapters.rabbitmq import BotConsumer
-from datemaker.bot_commands import BotCommandHandler
+from datemaker.adapters.rabbitmq.consumer import BotConsumer
+from datemaker.app.bot_commands import BotCommandHandler
 
 from .bot_harness import WAIT, TestBot, run, running_service
 from .conftest import add_users

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from datemaker.cli import main
+from datemaker.cli.main import main
 from datemaker.settings import Settings
 
 

@@ -11,8 +11,8 @@ from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.lifecycle import EventState
 from datemaker.domain.profile import Profile
 from datemaker.domain.timings import Timings
-from datemaker.rooms import FakeRooms
-from datemaker.round_clock import RoundClock
+from datemaker.domain.rooms import FakeRooms
+from datemaker.app.clock.round_clock import RoundClock
 
 from ..conftest import T0
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from datemaker.cli import main
+from datemaker.cli.main import main
 from datemaker.demo.run import DEMO_TIMINGS, LEAD_SECONDS
 
 

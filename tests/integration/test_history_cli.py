@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.adapters.meet_attendance import date_attendance
-from datemaker.application import DatingEvents
-from datemaker.cli import main
+from datemaker.domain.attendance import date_attendance
+from datemaker.app.dating_events import DatingEvents
+from datemaker.cli.main import main
 from datemaker.domain.pairing import Pair
 from datemaker.domain.timings import Timings
-from datemaker.rooms import Attendee, Session
+from datemaker.domain.rooms import Attendee, Session
 
 from ..conftest import T0, FakeClock
 from .test_cli import env_for  # noqa: F401  (fixture: points the CLI at a store)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.application import DatingEvents
+from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.errors import EventFull
 from datemaker.domain.profile import Profile
 

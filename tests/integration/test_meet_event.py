@@ -13,14 +13,14 @@ from datetime import date, timedelta
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.adapters.meet_calls import MeetObserver
-from datemaker.adapters.meet_factory import build_rooms
-from datemaker.application import DatingEvents
+from datemaker.adapters.meet.calls import MeetObserver
+from datemaker.adapters.meet.factory import build_rooms
+from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.lifecycle import EventState
 from datemaker.domain.profile import Profile
 from datemaker.domain.timings import Timings
-from datemaker.outbox import OutboxRelay
-from datemaker.round_clock import RoundClock
+from datemaker.app.outbox import OutboxRelay
+from datemaker.app.clock.round_clock import RoundClock
 
 from ..conftest import T0, FakeClock
 from ..fake_meet_server import OPEN, FakeMeetServer
@@ -163,8 +163,8 @@ def test_a_whole_event_on_google_meet_rooms(world):
 
 
 def test_names_to_match_come_from_the_platform_users_table(store_settings):
-    from datemaker.adapters.meet_attendance import platform_names
-    from datemaker.adapters.postgres import connect
+    from datemaker.domain.attendance import platform_names
+    from datemaker.adapters.postgres.schema import connect
 
     app = DatingEvents(env=persistence_env(store_settings))
     rows = [(1, "ivan_k", "Ivan"), (2, "oleg", None)]

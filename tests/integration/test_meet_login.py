@@ -16,10 +16,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from datemaker.adapters.meet_auth import SCOPES, MeetAuthError
-from datemaker.adapters.meet_factory import build_rooms
-from datemaker.application import DatingEvents
-from datemaker.cli import main
+from datemaker.adapters.meet.auth import SCOPES, MeetAuthError
+from datemaker.adapters.meet.factory import build_rooms
+from datemaker.app.dating_events import DatingEvents
+from datemaker.cli.main import main
 from datemaker.settings import load_settings
 
 SECRETS = ("client-secret-xyz", "access-token-xyz", "refresh-token-xyz")

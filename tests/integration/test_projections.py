@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.adapters.postgres import connect
-from datemaker.application import DatingEvents
+from datemaker.adapters.postgres.schema import connect
+from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.ids import event_uuid
 from datemaker.domain.lifecycle import EventState
 from datemaker.projections import ProjectionFollower, rebuild, status

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.application import DatingEvents
-from datemaker.cli import main
+from datemaker.app.dating_events import DatingEvents
+from datemaker.cli.main import main
 
 from ..conftest import T0, FakeClock, pg_settings
 from .test_event_runs_itself import profile

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from datemaker.adapters.postgres import connect
+from datemaker.adapters.postgres.schema import connect
 from datemaker.domain.timings import Timings
 from datemaker.projections import ProjectionFollower
 from datemaker.projections.tables import READ_MODELS, qualified

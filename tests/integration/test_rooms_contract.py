@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.adapters.meet_calls import Backoff, MeetObserver
-from datemaker.adapters.meet_factory import build_rooms
-from datemaker.application import DatingEvents
-from datemaker.rooms import FakeRooms, Room
+from datemaker.adapters.meet.calls import Backoff, MeetObserver
+from datemaker.adapters.meet.factory import build_rooms
+from datemaker.app.dating_events import DatingEvents
+from datemaker.domain.rooms import FakeRooms, Room
 from datemaker.settings import load_settings
 
 from ..conftest import FakeClock

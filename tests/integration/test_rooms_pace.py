@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.adapters.meet_pace import LocalPace, PostgresPace
-from datemaker.application import DatingEvents
+from datemaker.adapters.meet.pace import LocalPace, PostgresPace
+from datemaker.app.dating_events import DatingEvents
 
 from ..conftest import FakeClock
 

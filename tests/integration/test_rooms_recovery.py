@@ -9,12 +9,12 @@ from datetime import date, timedelta
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.application import DatingEvents
+from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.lifecycle import EventState
 from datemaker.domain.profile import Profile
 from datemaker.domain.timings import Timings
-from datemaker.rooms import FakeRooms, Room
-from datemaker.round_clock import RoundClock
+from datemaker.domain.rooms import FakeRooms, Room
+from datemaker.app.clock.round_clock import RoundClock
 
 from ..conftest import T0, FakeClock
 

@@ -13,13 +13,13 @@ from datetime import date, timedelta
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.adapters.meet_factory import build_rooms
-from datemaker.application import DatingEvents
+from datemaker.adapters.meet.factory import build_rooms
+from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.lifecycle import EventState
 from datemaker.domain.profile import Profile
 from datemaker.domain.timings import Timings
-from datemaker.outbox import OutboxRelay
-from datemaker.round_clock import RoundClock
+from datemaker.app.outbox import OutboxRelay
+from datemaker.app.clock.round_clock import RoundClock
 
 from ..conftest import T0, FakeClock
 from ..fake_meet_server import FakeMeetServer

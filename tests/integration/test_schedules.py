@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.application import DatingEvents
-from datemaker.cli import main
+from datemaker.app.dating_events import DatingEvents
+from datemaker.cli.main import main
 from datemaker.domain.errors import InvalidSchedule
 from datemaker.domain.schedule_book import UnknownSchedule
-from datemaker.schedules import add_schedule, book, make_due_events, remove_schedule
+from datemaker.app.schedules import add_schedule, book, make_due_events, remove_schedule
 
 from ..conftest import FAST_RETRY
 

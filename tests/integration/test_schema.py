@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from datemaker.adapters.event_store import open_dating_events
-from datemaker.adapters.postgres import SchemaMissing, connect, missing_tables
-from datemaker.cli import main
+from datemaker.adapters.postgres.schema import SchemaMissing, connect, missing_tables
+from datemaker.cli.main import main
 from datemaker.domain.profile import Profile
 
 from ..conftest import PG_ADMIN_USER, PG_HOST, PG_PORT, _admin, pg_settings

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
-from datemaker.outbox import OutboxRelay
+from datemaker.app.outbox import OutboxRelay
 
 
 class GrowingLog:

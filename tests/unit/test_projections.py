@@ -11,7 +11,7 @@ from typing import Any
 
 from eventsourcing.domain import CanMutateAggregate
 
-from datemaker.adapters.postgres import REQUIRED_TABLES
+from datemaker.adapters.postgres.schema import REQUIRED_TABLES
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.projections import ProjectionStatus, run_projections
 from datemaker.projections.changes import Change

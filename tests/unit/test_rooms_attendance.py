@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from datemaker.adapters.meet_attendance import date_attendance, known_accounts
+from datemaker.domain.attendance import date_attendance, known_accounts
 from datemaker.domain.errors import IllegalTransition
 from datemaker.domain.lifecycle import EventState
-from datemaker.rooms import Attendee, Session
+from datemaker.domain.rooms import Attendee, Session
 
 from .test_dating_event import AT, START, ANNA, BORIS, confirmed_event, refused, replay
 

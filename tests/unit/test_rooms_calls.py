@@ -8,9 +8,9 @@ import random
 import pytest
 from google.api_core import exceptions as gx
 
-from datemaker.adapters.meet_calls import Backoff, MeetCaller, MeetObserver, QuotaBudgetSpent
-from datemaker.adapters.meet_google import no_active_conference
-from datemaker.adapters.meet_pace import LocalPace
+from datemaker.adapters.meet.calls import Backoff, MeetCaller, MeetObserver, QuotaBudgetSpent
+from datemaker.adapters.meet.google import no_active_conference
+from datemaker.adapters.meet.pace import LocalPace
 
 from ..conftest import FakeClock
 

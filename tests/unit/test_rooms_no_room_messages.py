@@ -4,7 +4,7 @@ existing break message. Never an invitation that leads nowhere."""
 
 from __future__ import annotations
 
-from datemaker.bot_messages import messages_for
+from datemaker.app.bot_messages import messages_for
 
 from .test_dating_event import AT, START, ANNA, BORIS, confirmed_event
 

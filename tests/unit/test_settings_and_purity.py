@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.cli_params import parse_duration
+from datemaker.cli.params import parse_duration
 from datemaker.settings import SettingsError, load_settings
 
 
@@ -15,7 +15,7 @@ def test_embedded_sqlite_is_the_default_and_postgres_follows_a_host():
     settings = load_settings(POSTGRES_HOST="db.example", POSTGRES_DB="dating", DATEMAKER_POSTGRES_PASSWORD="s3cret")
     assert settings.uses_postgres
     env = persistence_env(settings)
-    assert env["PERSISTENCE_MODULE"] == "datemaker.adapters.recorders:PostgresStore"
+    assert env["PERSISTENCE_MODULE"] == "datemaker.adapters.postgres.recorder:PostgresStore"
     assert (env["POSTGRES_HOST"], env["POSTGRES_DBNAME"], env["POSTGRES_PASSWORD"]) == ("db.example", "dating", "s3cret")
     assert "s3cret" not in repr(settings)
 

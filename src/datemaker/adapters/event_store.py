@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from datemaker.adapters.postgres import SCHEMA, check_schema
-from datemaker.application import DatingEvents
+from datemaker.adapters.postgres.schema import SCHEMA, check_schema
+from datemaker.app.dating_events import DatingEvents
 from datemaker.settings import Settings
 
 
 def persistence_env(settings: Settings) -> dict[str, str]:
     if settings.uses_postgres:
         return {
-            "PERSISTENCE_MODULE": "datemaker.adapters.recorders:PostgresStore",
+            "PERSISTENCE_MODULE": "datemaker.adapters.postgres.recorder:PostgresStore",
             "POSTGRES_DBNAME": settings.postgres_db,
             "POSTGRES_HOST": settings.postgres_host or "127.0.0.1",
             "POSTGRES_PORT": str(settings.postgres_port),
@@ -26,7 +26,7 @@ def persistence_env(settings: Settings) -> dict[str, str]:
             "CREATE_TABLE": "false",
         }
     return {
-        "PERSISTENCE_MODULE": "datemaker.adapters.recorders:SQLiteStore",
+        "PERSISTENCE_MODULE": "datemaker.adapters.postgres.recorder:SQLiteStore",
         "SQLITE_DBNAME": settings.sqlite_path,
         "CREATE_TABLE": "true",
     }

@@ -7,8 +7,8 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from datemaker.bot_commands import BotCommand
-from datemaker.bot_messages import Outgoing
+from datemaker.app.bot_commands import BotCommand
+from datemaker.app.bot_messages import Outgoing
 
 CITIES = ("Moscow", "Saint Petersburg", "Kazan")
 

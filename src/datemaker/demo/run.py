@@ -11,16 +11,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from datemaker.adapters.event_store import open_dating_events
-from datemaker.application import DatingEvents
-from datemaker.bot_commands import BotCommand, BotCommandHandler
-from datemaker.bot_messages import NEW_COMMANDS, Outgoing
+from datemaker.app.dating_events import DatingEvents
+from datemaker.app.bot_commands import BotCommand, BotCommandHandler
+from datemaker.app.bot_messages import NEW_COMMANDS, Outgoing
 from datemaker.demo.people import answer, crowd
 from datemaker.demo.progress import progress_line, summary
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.timings import Timings
-from datemaker.outbox import OutboxRelay
-from datemaker.rooms import FakeRooms
-from datemaker.round_clock import RoundClock
+from datemaker.app.outbox import OutboxRelay
+from datemaker.domain.rooms import FakeRooms
+from datemaker.app.clock.round_clock import RoundClock
 from datemaker.settings import Settings
 
 DEMO_TIMINGS = Timings(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from datemaker.application import DatingEvents
+from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.history.timeline import Entry, build_timeline, until, version_at
 

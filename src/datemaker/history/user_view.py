@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from datemaker.application import DatingEvents
+from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.history.describe import described
 from datemaker.history.facts import attendance, room_uri

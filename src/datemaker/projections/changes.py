@@ -14,9 +14,9 @@ from typing import Any
 
 from eventsourcing.utils import TopicError
 
-from datemaker.application import DatingEvents
+from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.dating_event import DatingEvent
-from datemaker.event_states import StatesAlongside
+from datemaker.app.live_states import StatesAlongside
 from datemaker.logs import get_logger
 
 log = get_logger(__name__)

@@ -15,10 +15,10 @@ from typing import Any
 
 import psycopg
 
-from datemaker.adapters.postgres import AdvisoryLeader, connect
-from datemaker.application import DatingEvents
+from datemaker.adapters.postgres.schema import AdvisoryLeader, connect
+from datemaker.app.dating_events import DatingEvents
 from datemaker.logs import get_logger
-from datemaker.outbox import Leadership
+from datemaker.app.outbox import Leadership
 from datemaker.projections import tables
 from datemaker.projections.changes import Batch, ChangeReader
 from datemaker.projections.projector import apply_changes

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from datemaker.adapters.postgres import connect
-from datemaker.application import DatingEvents
+from datemaker.adapters.postgres.schema import connect
+from datemaker.app.dating_events import DatingEvents
 from datemaker.projections import tables
 from datemaker.projections.changes import ChangeReader
 from datemaker.projections.projector import apply_changes

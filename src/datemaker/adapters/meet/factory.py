@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from datemaker.adapters.meet_calls import Backoff, MeetCaller, MeetObserver
-from datemaker.adapters.meet_pace import LocalPace, Pace, PostgresPace
-from datemaker.application import DatingEvents
-from datemaker.rooms import FakeRooms, RoomsPort
+from datemaker.adapters.meet.calls import Backoff, MeetCaller, MeetObserver
+from datemaker.adapters.meet.pace import LocalPace, Pace, PostgresPace
+from datemaker.app.dating_events import DatingEvents
+from datemaker.domain.rooms import FakeRooms, RoomsPort
 from datemaker.settings import Settings
 
 GOOGLE_ENDPOINT = "meet.googleapis.com"
@@ -32,8 +32,8 @@ def build_rooms(
     from google.apps import meet_v2
     from google.auth.credentials import AnonymousCredentials
 
-    from datemaker.adapters.meet_auth import load_credentials
-    from datemaker.adapters.meet_google import GoogleRooms
+    from datemaker.adapters.meet.auth import load_credentials
+    from datemaker.adapters.meet.google import GoogleRooms
 
     endpoint = settings.meet_api_endpoint or GOOGLE_ENDPOINT
     # A plain http:// endpoint is a local fake server: no Google account there.

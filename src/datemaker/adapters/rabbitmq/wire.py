@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from datemaker.bot_commands import COMMANDS, BotCommand
+from datemaker.app.bot_commands import COMMANDS, BotCommand
 from datemaker.domain.dating_event import REACTIONS
 
 MAX_BODY_BYTES = 64 * 1024

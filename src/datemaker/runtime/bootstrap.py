@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datemaker.adapters.event_store import open_dating_events
-from datemaker.application import DatingEvents
+from datemaker.app.dating_events import DatingEvents
 from datemaker.logs import configure_logging
 from datemaker.settings import Settings, load_settings
 

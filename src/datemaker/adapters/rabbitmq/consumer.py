@@ -24,8 +24,8 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from datemaker.adapters.bot_protocol import BadMessage, parse_command, text_headers, usable_chat_id
-from datemaker.bot_commands import Answer, BotCommand, StoreUnavailable, bad_input
+from datemaker.adapters.rabbitmq.wire import BadMessage, parse_command, text_headers, usable_chat_id
+from datemaker.app.bot_commands import Answer, BotCommand, StoreUnavailable, bad_input
 from datemaker.logs import get_logger
 from datemaker.settings import Settings
 

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
-from datemaker.adapters.recorders import Handled
-from datemaker.application import DatingEvents
+from datemaker.adapters.postgres.recorder import Handled
+from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import DomainError, NotRegistered, UnknownEvent
 from datemaker.domain.lifecycle import EventState

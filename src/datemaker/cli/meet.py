@@ -19,7 +19,7 @@ def meet_login(lazy: object, no_browser: bool, port: int) -> None:
 
     Needs MEET_CREDS_FILE: the OAuth client (type Desktop app) downloaded
     from the Google Cloud console. Never commit either file."""
-    from datemaker.adapters.meet_auth import MeetAuthError, login
+    from datemaker.adapters.meet.auth import MeetAuthError, login
 
     settings = lazy.get().settings  # type: ignore[attr-defined]
     try:
@@ -35,7 +35,7 @@ def meet_login(lazy: object, no_browser: bool, port: int) -> None:
 @click.pass_obj
 def meet_check(lazy: object) -> None:
     """Exit 0 when MEET_TOKEN_FILE holds a refreshable token for the Meet scopes."""
-    from datemaker.adapters.meet_auth import SCOPES, load_credentials
+    from datemaker.adapters.meet.auth import SCOPES, load_credentials
 
     settings = lazy.get().settings  # type: ignore[attr-defined]
     credentials = load_credentials(settings.meet_token_file)

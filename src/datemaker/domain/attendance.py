@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from datemaker.adapters.recorders import PostgresRecorder
-from datemaker.rooms import Attendee, Session
+from datemaker.adapters.postgres.recorder import PostgresRecorder
+from datemaker.domain.rooms import Attendee, Session
 
 Names = Callable[[Sequence[int]], dict[int, list[str]]]
 

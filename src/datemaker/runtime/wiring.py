@@ -11,20 +11,20 @@ from functools import partial
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from datemaker.adapters.http_endpoints import HealthServer
-from datemaker.adapters.metrics import Metrics
-from datemaker.adapters.rabbitmq import BotConsumer
-from datemaker.bootstrap import Container
-from datemaker.bot_commands import BotCommandHandler
+from datemaker.adapters.observability.http import HealthServer
+from datemaker.adapters.observability.metrics import Metrics
+from datemaker.adapters.rabbitmq.consumer import BotConsumer
+from datemaker.runtime.bootstrap import Container
+from datemaker.app.bot_commands import BotCommandHandler
 from datemaker.logs import get_logger
-from datemaker.outbox import relay_task
-from datemaker.adapters.meet_calls import MeetObserver
-from datemaker.adapters.meet_factory import build_rooms
-from datemaker.follower_processes import Follower, Report, supervise
-from datemaker.rooms import RoomsPort
+from datemaker.app.outbox import relay_task
+from datemaker.adapters.meet.calls import MeetObserver
+from datemaker.adapters.meet.factory import build_rooms
+from datemaker.runtime.followers import Follower, Report, supervise
+from datemaker.domain.rooms import RoomsPort
 from datemaker.projections import run_projections
-from datemaker.round_clock import RoundClock
-from datemaker.schedules import make_due_events
+from datemaker.app.clock.round_clock import RoundClock
+from datemaker.app.schedules import make_due_events
 
 log = get_logger(__name__)
 

@@ -10,13 +10,13 @@ from typing import Any
 import click
 import psycopg
 
-from datemaker.adapters.postgres import SchemaMissing, apply_schema
-from datemaker.bootstrap import Container, bootstrap
-from datemaker.cli_events import events
-from datemaker.cli_history import history
-from datemaker.cli_meet import meet
-from datemaker.cli_projections import projections
-from datemaker.cli_schedules import schedules
+from datemaker.adapters.postgres.schema import SchemaMissing, apply_schema
+from datemaker.runtime.bootstrap import Container, bootstrap
+from datemaker.cli.events import events
+from datemaker.cli.history import history
+from datemaker.cli.meet import meet
+from datemaker.cli.projections import projections
+from datemaker.cli.schedules import schedules
 from datemaker.domain.errors import DomainError
 from datemaker.settings import SettingsError
 
@@ -74,7 +74,7 @@ def db_check(lazy: _LazyContainer) -> None:
 @click.pass_obj
 def serve(lazy: _LazyContainer) -> None:
     """Run the service until SIGTERM or SIGINT."""
-    from datemaker.serve import run_service
+    from datemaker.runtime.serve import run_service
 
     run_service(lazy.get())
 

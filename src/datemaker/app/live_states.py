@@ -8,7 +8,7 @@ from collections import OrderedDict
 from typing import Any
 from uuid import UUID
 
-from datemaker.application import DatingEvents
+from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.dating_event import DatingEvent
 
 

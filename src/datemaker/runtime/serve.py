@@ -13,8 +13,8 @@ import signal
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 
-from datemaker.bootstrap import Container
-from datemaker.follower_processes import ROLES, Follower, start_follower
+from datemaker.runtime.bootstrap import Container
+from datemaker.runtime.followers import ROLES, Follower, start_follower
 from datemaker.logs import get_logger
 
 log = get_logger(__name__)
@@ -63,9 +63,9 @@ def serve_tasks(container: Container, tasks: Sequence[Task], grace: float = 10.0
 
 def run_service(container: Container, tasks: Sequence[Task] | None = None, grace: float = 10.0) -> None:
     """Serve until SIGTERM/SIGINT; exit non-zero when a task failed."""
-    from datemaker.outbox import relay_task  # noqa: F401  (loaded before the followers fork)
+    from datemaker.app.outbox import relay_task  # noqa: F401  (loaded before the followers fork)
     from datemaker.projections import run_projections  # noqa: F401
-    from datemaker.service import build_service
+    from datemaker.runtime.wiring import build_service
 
     settings = container.settings
     # Followers are forked now, while this process has no threads and nothing

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from datemaker.adapters.meet_attendance import Names, date_attendance, known_accounts, platform_names
-from datemaker.application import DatingEvents
+from datemaker.domain.attendance import Names, date_attendance, known_accounts, platform_names
+from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.logs import get_logger
-from datemaker.rooms import Room, RoomsPort
+from datemaker.domain.rooms import Room, RoomsPort
 
 log = get_logger(__name__)
 

@@ -14,10 +14,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Protocol
 
-from datemaker.application import DatingEvents
-from datemaker.bot_messages import Outgoing, messages_for
+from datemaker.app.dating_events import DatingEvents
+from datemaker.app.bot_messages import Outgoing, messages_for
 from datemaker.domain.dating_event import DatingEvent
-from datemaker.event_states import StatesAlongside
+from datemaker.app.live_states import StatesAlongside
 from datemaker.logs import get_logger
 
 log = get_logger(__name__)
@@ -148,8 +148,8 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
 def relay_task(container: Any, on_published: Callable[[str], None],
                on_event_ended: Callable[[str], None]) -> Callable[[asyncio.Event], Awaitable[None]]:
     """The relay with its own connection to the broker, as a task for serve."""
-    from datemaker.adapters.amqp_publisher import ConfirmedPublisher
-    from datemaker.adapters.postgres import AdvisoryLeader
+    from datemaker.adapters.rabbitmq.publisher import ConfirmedPublisher
+    from datemaker.adapters.postgres.schema import AdvisoryLeader
 
     settings = container.settings
 

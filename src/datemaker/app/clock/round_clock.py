@@ -31,15 +31,15 @@ from datetime import datetime, timedelta
 
 from eventsourcing.persistence import IntegrityError
 
-from datemaker.adapters.meet_attendance import Names
-from datemaker.adapters.meet_jobs import Job, Lanes, RoomJobs, ThreadLanes
-from datemaker.application import DatingEvents
+from datemaker.domain.attendance import Names
+from datemaker.app.clock.room_jobs import Job, Lanes, RoomJobs, ThreadLanes
+from datemaker.app.dating_events import DatingEvents
 from datemaker.domain import timeline
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent
 from datemaker.domain.pairing import Plan, assignment
 from datemaker.logs import get_logger
-from datemaker.rooms import Room, RoomsPort
+from datemaker.domain.rooms import Room, RoomsPort
 
 log = get_logger(__name__)
 

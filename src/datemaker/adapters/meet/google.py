@@ -12,9 +12,9 @@ from typing import Any
 from google.api_core import exceptions as gx
 from google.apps import meet_v2
 
-from datemaker.adapters.meet_calls import MeetCaller, QuotaBudgetSpent
+from datemaker.adapters.meet.calls import MeetCaller, QuotaBudgetSpent
 from datemaker.logs import get_logger
-from datemaker.rooms import Attendee, Room, Session
+from datemaker.domain.rooms import Attendee, Room, Session
 
 log = get_logger(__name__)
 

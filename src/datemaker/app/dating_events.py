@@ -19,7 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from datemaker.adapters.recorders import Deadline, Handled, Summary
+from datemaker.adapters.postgres.recorder import Deadline, Handled, Summary
 from datemaker.domain.catalog import EventCatalog
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent

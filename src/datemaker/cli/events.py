@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from datemaker.cli_params import DURATION, INSTANT, TIME_ZONE
+from datemaker.cli.params import DURATION, INSTANT, TIME_ZONE
 from datemaker.domain.timings import Timings
 
 _TIMING_OPTIONS = (

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from datemaker.cli_events import timing_options
-from datemaker.cli_params import CLOCK_TIME, DAY, TIME_ZONE
+from datemaker.cli.events import timing_options
+from datemaker.cli.params import CLOCK_TIME, DAY, TIME_ZONE
 from datemaker.domain.timings import Timings
-from datemaker.schedules import add_schedule, book, remove_schedule, upcoming
+from datemaker.app.schedules import add_schedule, book, remove_schedule, upcoming
 
 
 @click.group()

@@ -112,8 +112,8 @@ def child_main(role: str, settings: Settings, report: Connection, parent: int) -
     if role in LOW_PRIORITY:
         os.nice(LOW_PRIORITY[role])
     configure_logging(debug=settings.debug, level=settings.log_level)
-    from datemaker.bootstrap import Container
-    from datemaker.serve import serve_tasks
+    from datemaker.runtime.bootstrap import Container
+    from datemaker.runtime.serve import serve_tasks
 
     container = Container(settings)
     counts: Counter[tuple[str, str]] = Counter()
@@ -146,7 +146,7 @@ def _task_for(role: str, container: Any, count: Callable[[str, str], None]) -> A
 
         return partial(run_projections, container)
     if role == "outbox":
-        from datemaker.outbox import relay_task
+        from datemaker.app.outbox import relay_task
 
         return relay_task(container, on_published=lambda command: count("published", command),
                            on_event_ended=lambda outcome: count("ended", outcome))

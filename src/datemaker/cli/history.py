@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from datemaker.cli_params import INSTANT
+from datemaker.cli.params import INSTANT
 from datemaker.history import BeforeTheEvent, UnknownUser, load_history, user_history
 from datemaker.history.render_html import render_html
 from datemaker.history.render_json import dumps, history_document

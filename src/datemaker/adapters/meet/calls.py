@@ -17,7 +17,7 @@ from typing import TypeVar
 import requests
 from google.api_core import exceptions as gx
 
-from datemaker.adapters.meet_pace import Pace
+from datemaker.adapters.meet.pace import Pace
 from datemaker.logs import get_logger
 
 log = get_logger(__name__)
