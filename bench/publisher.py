@@ -33,10 +33,6 @@ from typing import Any
 USER_ID_BASE = 7_000_000_000
 
 
-def log(message: str) -> None:
-    print(f"# {message}", file=sys.stderr, flush=True)
-
-
 def make_messages(count: int) -> list[Any]:
     from datemaker.app.bot_messages import Outgoing
 
@@ -65,7 +61,8 @@ async def main_async(args: argparse.Namespace) -> bool:
     import aio_pika
 
     from datemaker.adapters.rabbitmq.publisher import ConfirmedPublisher
-    from datemaker.adapters.rabbitmq.consumer import BotPublisher, broker_url
+    from datemaker.adapters.rabbitmq.topology import broker_url
+    from harness.aio_pika_publisher import BotPublisher
     from datemaker.logs import configure_logging
     from datemaker.settings import load_settings
 

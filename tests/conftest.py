@@ -1,91 +1,69 @@
-"""Shared fixtures. PostgreSQL tests get a database of their own, cloned from
-a template that holds schema.sql, and dropped afterwards, so runs never
-collide. The clock is always a FakeClock: no test waits on real time."""
+"""Shared fixtures, and the markers every test gets.
+
+Layout: tests/unit (pure: no database server, no broker; the two tests
+that start a Python interpreter are marked ``subprocess``),
+tests/integration (PostgreSQL, RabbitMQ or SQLite, in-process), tests/e2e
+(`datemaker serve` or the CLI in a subprocess), tests/support (harnesses,
+fakes and clocks; no tests).
+
+Markers (pyproject declares them; --strict-markers is on):
+
+- ``postgres``: needs the PostgreSQL server. Set here for every test that
+  uses the ``postgres_settings`` or ``databases`` fixture (directly or through
+  another fixture, e.g. ``env``) and for the ``postgres`` case of the
+  ``store_settings`` parameter (so also of ``app``).
+- ``rabbitmq``: needs the broker. Set by hand (``pytestmark`` or a
+  decorator) in the modules that talk to RabbitMQ: no fixture tells.
+- ``subprocess``: starts processes. Set here for everything in tests/e2e;
+  by hand on the few other tests that start one (a Python interpreter,
+  Chromium).
+- ``slow``: takes more than about a second. Set here for everything in
+  tests/e2e; by hand elsewhere (from ``pytest --durations``).
+
+So ``pytest -m "not slow"`` is the quick run, ``-m "not postgres and not
+rabbitmq"`` runs without servers, ``-m "not subprocess"`` stays in-process.
+
+PostgreSQL tests get a database of their own, cloned from a template that
+holds schema.sql, and dropped afterwards, so runs never collide. The clock
+is always a FakeClock: no test waits on real time."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-import psycopg
 import pytest
 
 from datemaker.adapters.event_store import persistence_env
-from datemaker.adapters.postgres.schema import apply_schema
-from datemaker.app.dating_events import DatingEvents, RetryPolicy
+from datemaker.app.dating_events import DatingEvents
 from datemaker.settings import Settings, load_settings
 
-PG_HOST = os.environ.get("POSTGRES_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("POSTGRES_PORT", "5432"))
-PG_ADMIN_USER = os.environ.get("DATEMAKER_TEST_POSTGRES_USER", "postgres")
+from .support.bot_harness import broker_settings
+from .support.clock import FakeClock
+from .support.platform_users import add_users
+from .support.postgres import Databases, pg_settings
+from .support.retry import FAST_RETRY
 
-T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+E2E = Path(__file__).parent / "e2e"
+POSTGRES_FIXTURES = {"postgres_settings", "databases"}
 
 
-class FakeClock:
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(E2E):
+            item.add_marker(pytest.mark.subprocess)
+            item.add_marker(pytest.mark.slow)
+        uses_postgres = POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("store_settings") == "postgres":
+            uses_postgres = True
+        if uses_postgres and item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-def _admin() -> psycopg.Connection:
-    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_ADMIN_USER, dbname="postgres", autocommit=True)
-
-
-def pg_settings(dbname: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "POSTGRES_HOST": PG_HOST,
-        "POSTGRES_PORT": PG_PORT,
-        "POSTGRES_DB": dbname,
-        "DATEMAKER_POSTGRES_USER": PG_ADMIN_USER,
-        "DATEMAKER_POSTGRES_PASSWORD": "",
-        "DATEMAKER_STORE": "postgres",
-    }
-    return load_settings(**{**values, **overrides})
-
-
-class Databases:
-    """Makes throwaway databases; drops them all at the end of the run."""
-
-    def __init__(self) -> None:
-        self.run = uuid.uuid4().hex[:8]
-        self.made: list[str] = []
-        self.template: str | None = None
-
-    def empty(self) -> str:
-        name = f"datemaker_test_{self.run}_{len(self.made)}"
-        with _admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.made.append(name)
-        return name
-
-    def with_schema(self) -> str:
-        if self.template is None:
-            self.template = self.empty()
-            apply_schema(pg_settings(self.template))
-        name = f"datemaker_test_{self.run}_{len(self.made)}"
-        with _admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-        self.made.append(name)
-        return name
-
-    def drop_all(self) -> None:
-        with _admin() as conn:
-            for name in reversed(self.made):
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -105,13 +83,9 @@ def sqlite_settings(tmp_path: object) -> Settings:
     return load_settings(DATEMAKER_STORE="sqlite", DATEMAKER_SQLITE_PATH=str(tmp_path / "events.sqlite3"))  # type: ignore[operator]
 
 
-FAST_RETRY = RetryPolicy(attempts=50, base_delay=0.001, max_delay=0.02)
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_settings(request: pytest.FixtureRequest) -> Settings:
     if request.param == "postgres":
-        request.applymarker(pytest.mark.postgres)
         return request.getfixturevalue("postgres_settings")
     return request.getfixturevalue("sqlite_settings")
 
@@ -121,3 +95,15 @@ def app(store_settings: Settings, clock: FakeClock) -> Iterator[DatingEvents]:
     application = DatingEvents(env=persistence_env(store_settings), clock=clock, retry=FAST_RETRY)
     yield application
     application.close()
+
+
+@pytest.fixture
+def env(postgres_settings):
+    """PostgreSQL with twenty platform users, an exchange and queue of the
+    test's own, and the application on a fake clock: (settings, app, clock)."""
+    settings = broker_settings(postgres_settings)
+    add_users(settings, {uid: "MF"[uid % 2] for uid in range(1, 21)})
+    clock = FakeClock()
+    app = DatingEvents(env=persistence_env(settings), clock=clock)
+    yield settings, app, clock
+    app.close()

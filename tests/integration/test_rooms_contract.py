@@ -2,7 +2,7 @@
 
 - `fake`: the in-process FakeRooms;
 - `google`: the real google-apps-meet client (REST) talking to the local fake
-  Meet server (tests/fake_meet_server.py), which can also fail on cue;
+  Meet server (tests/support/fake_meet_server.py), which can also fail on cue;
 - `live`: the real Google Meet API, only when DATEMAKER_TEST_MEET_TOKEN_FILE
   names a token written by `datemaker meet login` (makes two rooms a run).
 
@@ -24,11 +24,12 @@ from datemaker.adapters.event_store import persistence_env
 from datemaker.adapters.meet.calls import Backoff, MeetObserver
 from datemaker.adapters.meet.factory import build_rooms
 from datemaker.app.dating_events import DatingEvents
-from datemaker.domain.rooms import FakeRooms, Room
+from datemaker.adapters.fake_rooms import FakeRooms
+from datemaker.domain.rooms import Room
 from datemaker.settings import load_settings
 
-from ..conftest import FakeClock
-from ..fake_meet_server import OPEN, FakeMeetServer
+from ..support.clock import FakeClock
+from ..support.fake_meet_server import OPEN, FakeMeetServer
 
 LIVE_TOKEN = os.environ.get("DATEMAKER_TEST_MEET_TOKEN_FILE")
 
@@ -97,7 +98,7 @@ def _google(tmp_path: Path, clock: FakeClock, **settings: object) -> tuple[Datin
     return app, harness.rooms, harness
 
 
-@pytest.fixture(params=["fake", "google", "live"])
+@pytest.fixture(params=["fake", "google", pytest.param("live", marks=pytest.mark.slow)])  # live: the real API, in real time
 def port(request, tmp_path) -> Iterator[Harness]:
     clock = FakeClock()
     if request.param == "fake":

@@ -17,7 +17,7 @@ from datemaker.domain.errors import (
 from datemaker.domain.lifecycle import EventState
 from datemaker.domain.profile import Profile
 
-from .test_dating_event import AT, START, confirmed_event, refused, replay
+from ..support.dating_events import AT, START, confirmed_event, refused, replay
 
 F, M = Profile(sex="F"), Profile(sex="M")
 

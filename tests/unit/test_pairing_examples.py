@@ -202,6 +202,8 @@ print(json.dumps(plan_event(people, 12, reference_date=date(2026, 12, 1), forbid
 """
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_the_plan_does_not_depend_on_how_python_hashes_strings():
     def run(hash_seed: str) -> str:
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}

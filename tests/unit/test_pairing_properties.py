@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -240,6 +241,7 @@ SEATED_LATER_IS_THE_PARTNER = Event(
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(events())
 @example(Event(people={}, limit=2, forbidden=(), seed=0))
@@ -249,6 +251,7 @@ def test_every_plan_keeps_every_pairing_rule(event: Event) -> None:
     assert_valid_plan(event, event.plan())
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(events(rules=("anyone", "same_city", "generous_rater"), max_size=120))
 def test_other_compatibility_rules_keep_the_same_guarantees(event: Event) -> None:
@@ -287,6 +290,7 @@ def replans(draw: st.DrawFn) -> tuple[Event, Plan, frozenset[int], int, tuple[tu
     return event, plan, present, from_round, (*event.forbidden, *extra)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(replans())
 def test_replan_keeps_the_past_and_re_pairs_only_the_present(case) -> None:  # noqa: ANN001

@@ -13,10 +13,11 @@ from eventsourcing.domain import CanMutateAggregate
 
 from datemaker.adapters.postgres.schema import REQUIRED_TABLES
 from datemaker.domain.dating_event import DatingEvent
-from datemaker.projections import ProjectionStatus, run_projections
+from datemaker.projections.rebuild import ProjectionStatus
 from datemaker.projections.changes import Change
 from datemaker.projections.projector import HANDLERS, STATE_ONLY, apply_changes
 from datemaker.projections.tables import REQUIRED
+from datemaker.runtime.follower_tasks import follow_projections
 
 AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -77,12 +78,12 @@ def test_without_postgresql_the_serve_task_only_waits_for_stop():
         settings = SimpleNamespace(uses_postgres=False)
 
         @property
-        def events(self) -> Any:
+        def app(self) -> Any:
             raise AssertionError("the store must not be opened")
 
     async def scenario() -> bool:
         stop = asyncio.Event()
-        task = asyncio.create_task(run_projections(NoStore(), stop))
+        task = asyncio.create_task(follow_projections(NoStore(), stop))  # type: ignore[arg-type]
         await asyncio.sleep(0)  # one turn of the loop: the task runs to its first await
         waiting = not task.done()
         stop.set()

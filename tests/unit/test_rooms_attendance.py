@@ -13,7 +13,7 @@ from datemaker.domain.errors import IllegalTransition
 from datemaker.domain.lifecycle import EventState
 from datemaker.domain.rooms import Attendee, Session
 
-from .test_dating_event import AT, START, ANNA, BORIS, confirmed_event, refused, replay
+from ..support.dating_events import AT, START, ANNA, BORIS, confirmed_event, refused, replay
 
 ROUND = (START, START + timedelta(minutes=5))
 NAMES = {1: ["Anna", "anna_k"], 2: ["Boris"]}

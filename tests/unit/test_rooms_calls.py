@@ -12,7 +12,7 @@ from datemaker.adapters.meet.calls import Backoff, MeetCaller, MeetObserver, Quo
 from datemaker.adapters.meet.google import no_active_conference
 from datemaker.adapters.meet.pace import LocalPace
 
-from ..conftest import FakeClock
+from ..support.clock import FakeClock
 
 
 class Script:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datemaker.app.bot_messages import messages_for
 
-from .test_dating_event import AT, START, ANNA, BORIS, confirmed_event
+from ..support.dating_events import AT, START, ANNA, BORIS, confirmed_event
 
 
 def started_with_one_room_short():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from datemaker.runtime.serve import run_tasks
+from datemaker.runtime.tasks import run_tasks
 
 
 def test_tasks_finish_their_work_when_stop_is_set():

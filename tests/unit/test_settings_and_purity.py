@@ -59,6 +59,7 @@ def test_durations_refuse_other_shapes(text):
         parse_duration(text)
 
 
+@pytest.mark.subprocess
 def test_importing_the_domain_loads_no_infrastructure():
     code = (
         "import sys, datemaker.domain, datemaker.domain.dating_event, datemaker.domain.catalog;"

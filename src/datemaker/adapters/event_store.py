@@ -4,10 +4,7 @@ variables so nobody has to set those by hand."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from datemaker.adapters.postgres.schema import SCHEMA, check_schema
-from datemaker.app.dating_events import DatingEvents
+from datemaker.adapters.postgres.schema import SCHEMA
 from datemaker.settings import Settings
 
 
@@ -26,14 +23,7 @@ def persistence_env(settings: Settings) -> dict[str, str]:
             "CREATE_TABLE": "false",
         }
     return {
-        "PERSISTENCE_MODULE": "datemaker.adapters.postgres.recorder:SQLiteStore",
+        "PERSISTENCE_MODULE": "datemaker.adapters.sqlite.recorder:SQLiteStore",
         "SQLITE_DBNAME": settings.sqlite_path,
         "CREATE_TABLE": "true",
     }
-
-
-def open_dating_events(settings: Settings, **kwargs: Any) -> DatingEvents:
-    """The application on the configured store; PostgreSQL's schema is checked."""
-    if settings.uses_postgres:
-        check_schema(settings)
-    return DatingEvents(env=persistence_env(settings), **kwargs)

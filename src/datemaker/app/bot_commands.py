@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
-from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.persistence import IntegrityError
 
-from datemaker.adapters.postgres.recorder import Handled
 from datemaker.app.dating_events import DatingEvents
+from datemaker.app.live_states import LiveEvents
+from datemaker.app.ports import Handled, StoreUnavailable
+from datemaker.app.retry import Backoff, GaveUp, retrying
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import DomainError, NotRegistered, UnknownEvent
 from datemaker.domain.lifecycle import EventState
@@ -43,9 +42,9 @@ REPLY_KEY = {
 }
 COMMANDS = frozenset({"list_events", *REPLY_KEY})
 OPEN_FOR_REGISTRATION = (EventState.NOT_STARTED, EventState.REG_CONFIRM)
-# Errors of an unreachable or failing store (the library wraps some of them,
-# not those of our own queries); a bug is none of these.
-STORE_TROUBLE = (PersistenceError, psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError)
+# A failing store, or another writer that saved first: the batch is redone.
+BATCH_BACKOFF = Backoff(attempts=5, base=0.01, cap=0.5)
+WARM_EVENTS = 64  # events kept between batches (those commands arrive for)
 
 
 @dataclass(frozen=True)
@@ -80,44 +79,11 @@ def bad_input(error: str) -> Answer:
     return Answer({"success": False, "error": error}, "bad_input")
 
 
-class StoreUnavailable(Exception):
-    """The event store kept failing for a whole batch; nothing was saved."""
-
-
-class WarmEvents:
-    """Events as this handler last saved them, brought up to date with only
-    the newer events from the store instead of a full load per batch.
-
-    An event is taken out while a batch works on it and put back only after
-    the batch's save succeeded, so a failed save never leaves unsaved changes
-    here. One handler serves one consumer, a batch at a time."""
-
-    def __init__(self, app: DatingEvents, size: int = 64) -> None:
-        self.app = app
-        self.size = size
-        self._events: OrderedDict[int, DatingEvent] = OrderedDict()
-
-    def take(self, wire_id: int) -> DatingEvent:
-        warm = self._events.pop(wire_id, None)
-        if warm is None:
-            return self.app.get_event(wire_id)
-        for newer in self.app.events.get(warm.id, gt=warm.version):
-            warm = newer.mutate(warm)
-        return warm
-
-    def put_back(self, events: Sequence[DatingEvent]) -> None:
-        for event in events:
-            self._events[event.wire_id] = event
-            self._events.move_to_end(event.wire_id)
-        while len(self._events) > self.size:
-            self._events.popitem(last=False)
-
-
 @dataclass
 class _Batch:
     """Aggregates loaded once for the whole batch, changed in memory."""
 
-    warm: WarmEvents
+    warm: LiveEvents
     loaded: dict[int, DatingEvent | None] = field(default_factory=dict)
 
     def event(self, wire_id: int) -> DatingEvent:
@@ -144,15 +110,17 @@ class BotCommandHandler:
         app: DatingEvents,
         *,
         display_timezone: str = "Europe/Moscow",
-        store_attempts: int = 5,
+        store_attempts: int = BATCH_BACKOFF.attempts,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.app = app
         self.zone = ZoneInfo(display_timezone)
-        self.store_attempts = store_attempts
+        self.backoff = Backoff(store_attempts, BATCH_BACKOFF.base, BATCH_BACKOFF.cap)
         self._sleep = sleep
         self._rng = random.Random()
-        self.warm = WarmEvents(app)
+        # Events as this handler last saved them; one handler serves one
+        # consumer, a batch at a time.
+        self.warm = LiveEvents(app, WARM_EVENTS)
 
     # --- the batch ------------------------------------------------------------
 
@@ -173,15 +141,18 @@ class BotCommandHandler:
     def handle_batch(self, commands: Sequence[BotCommand]) -> list[Answer]:
         """One answer per command, in order. Raises StoreUnavailable when the
         store failed every attempt (then nothing of the batch was saved)."""
-        for attempt in range(self.store_attempts):
-            try:
-                return self._handle_once(commands)
-            except IntegrityError:
-                pass  # another writer saved one of these events first: redo on fresh state
-            except STORE_TROUBLE as exc:
-                log.warning("event store error, retrying batch", attempt=attempt + 1, error=type(exc).__name__)
-            self._sleep(self._rng.uniform(0, min(0.5, 0.01 * 2**attempt)))
-        raise StoreUnavailable(f"event store failed {self.store_attempts} times")
+
+        def store_failed(attempt: int, exc: BaseException) -> None:
+            if isinstance(exc, StoreUnavailable):  # (a conflict is redone quietly, on fresh state)
+                log.warning("event store error, retrying batch", attempt=attempt + 1,
+                            error=type(exc.__cause__ or exc).__name__)
+
+        try:
+            return retrying(lambda: self._handle_once(commands), backoff=self.backoff,
+                            on=(IntegrityError, StoreUnavailable), sleep=self._sleep, rng=self._rng,
+                            on_retry=store_failed)
+        except GaveUp:
+            raise StoreUnavailable(f"event store failed {self.backoff.attempts} times") from None
 
     def _handle_once(self, commands: Sequence[BotCommand]) -> list[Answer]:
         earlier = self.app.handled_replies(
@@ -206,7 +177,7 @@ class BotCommandHandler:
             if c.dedupe_key and not a.duplicate and c.name != "list_events"
         ]
         self.app.save_logged(*batch.changed(), handled=handled)
-        self.warm.put_back(batch.all())
+        self.warm.keep(*batch.all())
         return answers
 
     # --- one command ----------------------------------------------------------

@@ -3,7 +3,8 @@ it and saves what it recorded, retrying against fresh state when another
 writer saved the same event first (optimistic concurrency).
 
 Persistence is chosen by the `env` given to the constructor (see
-`adapters.event_store.persistence_env`); the clock and the retry pause are
+`adapters.event_store.persistence_env`); the recorder it picks also answers
+the store port (`ports.StoreRecorder`). The clock and the retry pause are
 injected so tests never wait on real time."""
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from datemaker.adapters.postgres.recorder import Deadline, Handled, Summary
+from datemaker.app.ports import Deadline, Handled, StoreRecorder, Summary
+from datemaker.app.retry import Backoff, GaveUp, retrying
 from datemaker.domain.catalog import EventCatalog
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent
@@ -59,14 +60,8 @@ class TooMuchContention(Exception):
     """Every retry lost the race to another writer of the same event."""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 12
-    base_delay: float = 0.005  # seconds; doubled each attempt, with full jitter
-    max_delay: float = 0.25
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        return rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+# Conflicting saves of one event: tried again soon, on fresh state.
+CONFLICT_BACKOFF = Backoff(attempts=12, base=0.005, cap=0.25)
 
 
 class DatingEvents(Application[Any]):
@@ -80,7 +75,7 @@ class DatingEvents(Application[Any]):
         env: Mapping[str, str] | None = None,
         *,
         clock: Clock = utc_now,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: Backoff = CONFLICT_BACKOFF,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -89,6 +84,11 @@ class DatingEvents(Application[Any]):
         self.retry = retry
         self._sleep = sleep
         self._rng = rng or random.Random()
+
+    @property
+    def store(self) -> StoreRecorder:
+        """The recorder, as the store port (what the use cases ask of it)."""
+        return cast(StoreRecorder, self.recorder)
 
     # --- queries ------------------------------------------------------------
 
@@ -104,7 +104,7 @@ class DatingEvents(Application[Any]):
         """Apply to these in-memory events whatever other writers saved since
         they were loaded (one query for all of them)."""
         by_id = {event.id: event for event in events}
-        stored = self.recorder.select_events_after([(e.id, e.version) for e in events])  # type: ignore[attr-defined]
+        stored = self.store.select_events_after([(e.id, e.version) for e in events])
         for record in stored:
             domain_event = self.mapper.to_domain_event(record)
             domain_event.mutate(by_id[domain_event.originator_id])
@@ -135,12 +135,20 @@ class DatingEvents(Application[Any]):
         capacity: int | None = None,
         timings: Timings | None = None,
         ready_check: bool = True,
+        along: Callable[[int], Sequence[Aggregate] | None] | None = None,
     ) -> int:
-        """Create a dating event under the next free wire id; return that id."""
+        """Create a dating event under the next free wire id; return that id.
+
+        `along(wire_id)`, when given, returns aggregates to save in the same
+        transaction (a schedule rule marking its occurrence made), or None to
+        make nothing after all (then 0 is returned). It runs again on retry."""
 
         def attempt() -> int:
             catalog = self._catalog() or EventCatalog()
             wire_id = catalog.next_wire_id()
+            others = along(wire_id) if along is not None else ()
+            if others is None:
+                return 0
             dating_event = DatingEvent.schedule(
                 wire_id=wire_id,
                 start=start,
@@ -151,7 +159,7 @@ class DatingEvents(Application[Any]):
                 ready_check=ready_check,
             )
             catalog.add(wire_id, start.astimezone(UTC))
-            self.save_logged(catalog, dating_event)  # one transaction
+            self.save_logged(catalog, dating_event, *others)  # one transaction
             return wire_id
 
         return self._with_retries(attempt)
@@ -193,17 +201,21 @@ class DatingEvents(Application[Any]):
 
     def profiles(self, user_ids: Sequence[int]) -> dict[int, Profile]:
         """Pairing profiles of the platform's known users among `user_ids`."""
-        return {int(row[0]): profile_from_row(row) for row in self.recorder.platform_users(list(user_ids))}  # type: ignore[attr-defined]
+        return {int(row[0]): profile_from_row(row) for row in self.store.platform_users(list(user_ids))}
 
     def seed_platform_users(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """(id, username, sex, birthday, city, rating, manual_score) rows, for the demo."""
-        self.recorder.seed_platform_users(rows)  # type: ignore[attr-defined]
+        self.store.seed_platform_users(rows)
+
+    def platform_names(self, user_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Each user's platform name and username, to recognise them in a room."""
+        return self.store.platform_names(user_ids) if user_ids else {}
 
     def handled_replies(self, keys: Sequence[str]) -> dict[str, Handled]:
-        return self.recorder.handled_replies(list(keys))  # type: ignore[attr-defined, no-any-return]
+        return self.store.handled_replies(list(keys))
 
     def forget_handled_before(self, seconds: int) -> int:
-        return self.recorder.forget_handled_before(seconds)  # type: ignore[attr-defined, no-any-return]
+        return self.store.forget_handled_before(seconds)
 
     def catalog_wire_ids(self) -> list[int]:
         catalog = self._catalog()
@@ -275,7 +287,7 @@ class DatingEvents(Application[Any]):
 
     def overview(self) -> dict[str, Any]:
         """Counts by state, running dates, outbox lag (see StoreGauges)."""
-        found: dict[str, Any] = self.recorder.overview()  # type: ignore[attr-defined]
+        found: dict[str, Any] = self.store.overview()
         found["oldest_unpublished_age"] = 0.0
         if found["head"] > found["position"]:
             first = self.recorder.select_notifications(start=found["position"] + 1, limit=1)
@@ -289,16 +301,16 @@ class DatingEvents(Application[Any]):
         self.recorder.max_notification_id()
 
     def claim_due(self, now: datetime, lease_seconds: float, limit: int) -> list[Deadline]:
-        return self.recorder.claim_due(now, now + timedelta(seconds=lease_seconds), limit)  # type: ignore[attr-defined, no-any-return]
+        return self.store.claim_due(now, now + timedelta(seconds=lease_seconds), limit)
 
     def next_due_at(self) -> datetime | None:
-        return self.recorder.next_due_at()  # type: ignore[attr-defined, no-any-return]
+        return self.store.next_due_at()
 
     def outbox_position(self, name: str) -> int:
-        return self.recorder.outbox_position(name)  # type: ignore[attr-defined, no-any-return]
+        return self.store.outbox_position(name)
 
     def set_outbox_position(self, name: str, position: int) -> None:
-        self.recorder.set_outbox_position(name, position)  # type: ignore[attr-defined]
+        self.store.set_outbox_position(name, position)
 
     def save_logged(self, *aggregates: Any, **kwargs: Any) -> None:
         """Save, then log one line per recorded dating-event change."""
@@ -321,9 +333,7 @@ class DatingEvents(Application[Any]):
                 )
 
     def _with_retries(self, attempt: Callable[[], T]) -> T:
-        for n in range(self.retry.attempts):
-            try:
-                return attempt()
-            except IntegrityError:
-                self._sleep(self.retry.delay(n, self._rng))
-        raise TooMuchContention(f"gave up after {self.retry.attempts} conflicting saves")
+        try:
+            return retrying(attempt, backoff=self.retry, on=(IntegrityError,), sleep=self._sleep, rng=self._rng)
+        except GaveUp:
+            raise TooMuchContention(f"gave up after {self.retry.attempts} conflicting saves") from None

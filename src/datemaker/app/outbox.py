@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any, Protocol
 
-from datemaker.app.dating_events import DatingEvents
 from datemaker.app.bot_messages import Outgoing, messages_for
+from datemaker.app.dating_events import DatingEvents
+from datemaker.app.leadership import lead
+from datemaker.app.live_states import LiveEvents
+from datemaker.app.pause import pause
+from datemaker.app.ports import Leadership, SoleLeader
 from datemaker.domain.dating_event import DatingEvent
-from datemaker.app.live_states import StatesAlongside
 from datemaker.logs import get_logger
 
 log = get_logger(__name__)
@@ -25,25 +27,6 @@ log = get_logger(__name__)
 POSITION_NAME = "bot"
 OUTBOX_LOCK_KEY = 0x646D5F6F7574  # the advisory lock one relay holds
 ENDINGS = {"Finished": "finished", "Skipped": "skipped", "Cancelled": "cancelled"}
-
-
-class Leadership(Protocol):
-    def try_acquire(self) -> bool: ...
-    def still_held(self) -> bool: ...
-    def release(self) -> None: ...
-
-
-class SoleLeader:
-    """For a store only one process uses (embedded SQLite)."""
-
-    def try_acquire(self) -> bool:
-        return True
-
-    def still_held(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        pass
 
 
 class OutboxRelay:
@@ -69,27 +52,20 @@ class OutboxRelay:
         self.tick_seconds = tick_seconds
         self.quiet_seconds = quiet_seconds
         self.max_hold_seconds = max_hold_seconds
-        self._states = StatesAlongside(app, states_kept)
+        self._states = LiveEvents(app, states_kept)
         self.published = 0
         self._on_event_ended = on_event_ended or (lambda outcome: None)
         self._ended: list[str] = []  # outcomes read but not yet relayed
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            if await asyncio.to_thread(self.leadership.try_acquire):
-                try:
-                    await self._relay(stop)
-                finally:
-                    await asyncio.to_thread(self.leadership.release)
-            else:
-                await _pause(stop, 1.0)  # another instance relays; stand by
+        await lead(self.leadership, stop, self._relay)  # or stand by while another instance relays
 
     async def _relay(self, stop: asyncio.Event) -> None:
         position = await asyncio.to_thread(self.app.outbox_position, POSITION_NAME)
         log.info("relaying the event log to the bot", position=position)
         while not stop.is_set():
             if await asyncio.to_thread(self.app.recorder.max_notification_id) == position:
-                await _pause(stop, self.tick_seconds)
+                await pause(stop, self.tick_seconds)
                 continue
             await self._let_burst_settle(stop)
             last, messages = await asyncio.to_thread(self.read, position)
@@ -113,7 +89,7 @@ class OutboxRelay:
         head = await asyncio.to_thread(self.app.recorder.max_notification_id)
         held = 0.0
         while held < self.max_hold_seconds and not stop.is_set():
-            await _pause(stop, self.quiet_seconds)
+            await pause(stop, self.quiet_seconds)
             held += self.quiet_seconds
             newer = await asyncio.to_thread(self.app.recorder.max_notification_id)
             if newer == head:
@@ -136,35 +112,3 @@ class OutboxRelay:
                 if outcome:
                     self._ended.append(outcome)
         return last, messages
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
-
-
-def relay_task(container: Any, on_published: Callable[[str], None],
-               on_event_ended: Callable[[str], None]) -> Callable[[asyncio.Event], Awaitable[None]]:
-    """The relay with its own connection to the broker, as a task for serve."""
-    from datemaker.adapters.rabbitmq.publisher import ConfirmedPublisher
-    from datemaker.adapters.postgres.schema import AdvisoryLeader
-
-    settings = container.settings
-
-    async def run(stop: asyncio.Event) -> None:
-        publisher = ConfirmedPublisher(settings, on_published=on_published)
-        relay = OutboxRelay(
-            container.events,
-            publisher.publish,
-            extensions=settings.bot_extensions,
-            leadership=AdvisoryLeader(settings, OUTBOX_LOCK_KEY) if settings.uses_postgres else SoleLeader(),
-            on_event_ended=on_event_ended,
-        )
-        try:
-            await relay.run(stop)
-        finally:
-            await publisher.close()
-
-    return run

@@ -11,8 +11,6 @@ from zoneinfo import ZoneInfo
 from eventsourcing.application import AggregateNotFoundError
 
 from datemaker.app.dating_events import DatingEvents
-from datemaker.domain.catalog import EventCatalog
-from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.ids import SCHEDULE_BOOK_ID
 from datemaker.domain.recurrence import occurrences
 from datemaker.domain.schedule_book import ScheduleBook
@@ -72,28 +70,25 @@ def make_due_events(app: DatingEvents, now: datetime, horizon: timedelta = DEFAU
     for rule_id, spec in sorted(current.rules.items(), key=lambda item: int(item[0])):
         for start in upcoming(spec, now, now + horizon):
             if not current.was_made(int(rule_id), start):
-                wire_id = _make_one(app, int(rule_id), start)
+                wire_id = _make_one(app, int(rule_id), spec, start)
                 if wire_id is not None:
                     made.append(wire_id)
     return made
 
 
-def _make_one(app: DatingEvents, rule_id: int, start: datetime) -> int | None:
-    def attempt() -> int | None:
+def _make_one(app: DatingEvents, rule_id: int, spec: dict[str, Any], start: datetime) -> int | None:
+    def mark_made(wire_id: int) -> list[ScheduleBook] | None:
         fresh = book(app)
         if fresh is None or str(rule_id) not in fresh.rules or fresh.was_made(rule_id, start):
             return None  # removed meanwhile, or another instance made it
-        spec = fresh.rules[str(rule_id)]
-        catalog = app.catalog() or EventCatalog()
-        wire_id = catalog.next_wire_id()
-        event = DatingEvent.schedule(
-            wire_id=wire_id, start=start.astimezone(UTC), timezone=spec["timezone"], users_limit=spec["users_limit"],
-            capacity=spec["capacity"], timings=Timings.from_record(spec["timings"]), ready_check=spec["ready_check"],
-        )
-        catalog.add(wire_id, start.astimezone(UTC))
         fresh.mark_made(rule_id, start, wire_id)
-        app.save_logged(catalog, event, fresh)  # all three or none
-        log.info("scheduled from a rule", event_id=wire_id, schedule=rule_id, start=start.isoformat())
-        return wire_id
+        return [fresh]
 
-    return app.with_retries(attempt)
+    wire_id = app.schedule_event(
+        start=start.astimezone(UTC), timezone=spec["timezone"], users_limit=spec["users_limit"], capacity=spec["capacity"],
+        timings=Timings.from_record(spec["timings"]), ready_check=spec["ready_check"], along=mark_made,
+    )
+    if not wire_id:
+        return None
+    log.info("scheduled from a rule", event_id=wire_id, schedule=rule_id, start=start.isoformat())
+    return wire_id

@@ -51,7 +51,7 @@ def create(lazy: Any, start: datetime, zone: str | None, users_limit: int, capac
     zone = zone or container.settings.display_timezone
     if start.tzinfo is None:
         start = start.replace(tzinfo=ZoneInfo(zone))
-    app = container.events
+    app = container.app
     if start <= app.clock():
         raise click.BadParameter("the start is in the past", param_hint="'--start'")
     timings = Timings(**durations)  # InvalidSchedule is reported in one line
@@ -73,7 +73,7 @@ def create(lazy: Any, start: datetime, zone: str | None, users_limit: int, capac
 @click.pass_obj
 def list_(lazy: Any, include_over: bool) -> None:
     """Events by start time: id, local start, state, registered and confirmed."""
-    found = lazy.get().events.list_events(include_over=include_over)
+    found = lazy.get().app.list_events(include_over=include_over)
     if not found:
         click.echo("no events")
         return
@@ -92,5 +92,5 @@ def list_(lazy: Any, include_over: bool) -> None:
 @click.pass_obj
 def cancel(lazy: Any, event_id: int) -> None:
     """Call an event off (registered users are told)."""
-    lazy.get().events.cancel_event(event_id)
+    lazy.get().app.cancel_event(event_id)
     click.echo(f"event {event_id} cancelled")

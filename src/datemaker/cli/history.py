@@ -55,14 +55,14 @@ def history(lazy: Any, event_id: int | None, user_id: int | None, as_json: bool,
         if at is not None or html_path is not None:
             raise click.UsageError("--at and --html apply to one event ID, not to --user")
         try:
-            found = user_history(lazy.get().events, user_id)
+            found = user_history(lazy.get().app, user_id)
         except UnknownUser as exc:
             raise click.ClickException(str(exc)) from None
         _echo_lines([dumps(found.to_dict())] if as_json else render_user_text(found))
         return
     assert event_id is not None
     try:
-        replayed = load_history(lazy.get().events, event_id, at)  # UnknownEvent: one line, exit 1
+        replayed = load_history(lazy.get().app, event_id, at)  # UnknownEvent: one line, exit 1
     except BeforeTheEvent as exc:
         raise click.BadParameter(str(exc), param_hint="'--at'") from None
     if html_path is not None:

@@ -10,8 +10,10 @@ from typing import Any
 import click
 import psycopg
 
-from datemaker.adapters.postgres.schema import SchemaMissing, apply_schema
+from datemaker.adapters.postgres.schema import SchemaMissing
+from datemaker.app.ports import StoreUnavailable
 from datemaker.runtime.bootstrap import Container, bootstrap
+from datemaker.cli.db import db
 from datemaker.cli.events import events
 from datemaker.cli.history import history
 from datemaker.cli.meet import meet
@@ -25,11 +27,11 @@ from datemaker.settings import SettingsError
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Runs online speed-dating events for the platform's chat bot."""
-    ctx.obj = _LazyContainer()
+    ctx.obj = LazyContainer()
     ctx.call_on_close(ctx.obj.close)
 
 
-class _LazyContainer:
+class LazyContainer:
     """Reads settings only when a command needs them, so `--help` always works."""
 
     def __init__(self) -> None:
@@ -45,34 +47,9 @@ class _LazyContainer:
             self._container.close()
 
 
-@cli.group()
-def db() -> None:
-    """The PostgreSQL schema."""
-
-
-@db.command("init")
-@click.pass_obj
-def db_init(lazy: _LazyContainer) -> None:
-    """Create everything datemaker needs in PostgreSQL (idempotent)."""
-    settings = lazy.get().settings
-    if not settings.uses_postgres:
-        raise click.UsageError("db init needs PostgreSQL: set POSTGRES_HOST (and POSTGRES_DB)")
-    apply_schema(settings)
-    click.echo(f"schema ready in database {settings.postgres_db!r}")
-
-
-@db.command("check")
-@click.pass_obj
-def db_check(lazy: _LazyContainer) -> None:
-    """Exit 0 when the configured store is reachable and has the schema."""
-    container = lazy.get()
-    container.events  # opens the store; PostgreSQL's schema is checked
-    click.echo("ok")
-
-
 @cli.command()
 @click.pass_obj
-def serve(lazy: _LazyContainer) -> None:
+def serve(lazy: LazyContainer) -> None:
     """Run the service until SIGTERM or SIGINT."""
     from datemaker.runtime.serve import run_service
 
@@ -83,7 +60,7 @@ def serve(lazy: _LazyContainer) -> None:
 @click.option("--people", default=20, show_default=True, type=click.IntRange(2, 200))
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.pass_obj
-def demo(lazy: _LazyContainer, people: int, seed: int) -> None:
+def demo(lazy: LazyContainer, people: int, seed: int) -> None:
     """Run one whole event with simulated users in about half a minute."""
     from datemaker.demo.run import run_demo
     from datemaker.logs import configure_logging
@@ -94,6 +71,7 @@ def demo(lazy: _LazyContainer, people: int, seed: int) -> None:
     run_demo(settings, people=people, seed=seed, echo=click.echo)
 
 
+cli.add_command(db)
 cli.add_command(events)
 cli.add_command(history)
 cli.add_command(meet)
@@ -111,6 +89,7 @@ ERRORS: Sequence[tuple[type[BaseException], int, Callable[[BaseException], str]]
     (DomainError, 1, _one_line),
     (SchemaMissing, 1, _one_line),
     (psycopg.OperationalError, 1, lambda e: "cannot reach PostgreSQL: " + _one_line(e)),
+    (StoreUnavailable, 1, lambda e: "the event store is unavailable: " + _one_line(e)),
     (click.ClickException, 1, lambda e: e.format_message()),  # type: ignore[attr-defined]
 )
 

@@ -3,6 +3,8 @@ event log (PostgreSQL only; see projections/)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import click
@@ -11,6 +13,12 @@ import click
 @click.group()
 def projections() -> None:
     """Analytics tables kept from the event log (PostgreSQL only)."""
+
+
+def _connect(container: Any) -> Callable[[], Any]:
+    from datemaker.adapters.postgres.schema import connect
+
+    return partial(connect, container.settings, autocommit=True)
 
 
 def _postgres_container(lazy: Any, command: str) -> Any:
@@ -24,10 +32,10 @@ def _postgres_container(lazy: Any, command: str) -> Any:
 @click.pass_obj
 def status_(lazy: Any) -> None:
     """How far the analytics tables are behind the event log."""
-    from datemaker.projections import status
+    from datemaker.projections.rebuild import status
 
     container = _postgres_container(lazy, "status")
-    found = status(container.events, container.settings)
+    found = status(container.app, _connect(container))
     lag = "up to date" if not found.behind else f"{found.behind} behind"
     click.echo(f"position {found.position}, head {found.head}: {lag}")
 
@@ -38,8 +46,8 @@ def status_(lazy: Any) -> None:
 @click.pass_obj
 def rebuild_(lazy: Any, chunk: int) -> None:
     """Empty the analytics tables and replay the whole event log into them."""
-    from datemaker.projections import rebuild
+    from datemaker.projections.rebuild import rebuild
 
     container = _postgres_container(lazy, "rebuild")
-    done = rebuild(container.events, container.settings, chunk=chunk)
+    done = rebuild(container.app, _connect(container), chunk=chunk)
     click.echo(f"rebuilt the analytics tables from the event log up to notification {done.position}")

@@ -34,7 +34,7 @@ def add(lazy: Any, rule: str, at: time, zone: str | None, first_day: date | None
     """Add a rule; its id is printed alone on the last line."""
     container = lazy.get()
     zone = zone or container.settings.display_timezone
-    app = container.events
+    app = container.app
     first_day = first_day or app.clock().astimezone(ZoneInfo(zone)).date()
     rule_id = add_schedule(app, rule=rule, first_day=first_day, at=at, timezone=zone, users_limit=users_limit,
                            capacity=capacity, timings=Timings(**durations), ready_check=not no_ready_check)
@@ -46,7 +46,7 @@ def add(lazy: Any, rule: str, at: time, zone: str | None, first_day: date | None
 @click.pass_obj
 def list_(lazy: Any) -> None:
     """Rules with their next three starts."""
-    app = lazy.get().events
+    app = lazy.get().app
     found = book(app)
     if found is None or not found.rules:
         click.echo("no schedules")
@@ -64,7 +64,7 @@ def list_(lazy: Any) -> None:
 @click.pass_obj
 def remove(lazy: Any, schedule_id: int) -> None:
     """Stop a rule; events it already made stay."""
-    remove_schedule(lazy.get().events, schedule_id)
+    remove_schedule(lazy.get().app, schedule_id)
     click.echo(f"schedule {schedule_id} removed")
 
 

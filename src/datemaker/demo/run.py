@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from datemaker.adapters.event_store import open_dating_events
+from datemaker.runtime.bootstrap import open_dating_events
 from datemaker.app.dating_events import DatingEvents
 from datemaker.app.bot_commands import BotCommand, BotCommandHandler
 from datemaker.app.bot_messages import NEW_COMMANDS, Outgoing
@@ -19,7 +19,7 @@ from datemaker.demo.progress import progress_line, summary
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.timings import Timings
 from datemaker.app.outbox import OutboxRelay
-from datemaker.domain.rooms import FakeRooms
+from datemaker.adapters.fake_rooms import FakeRooms
 from datemaker.app.clock.round_clock import RoundClock
 from datemaker.settings import Settings
 

@@ -11,14 +11,11 @@ event; a display name that equals one partner's platform name or username
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from datemaker.adapters.postgres.recorder import PostgresRecorder
 from datemaker.domain.rooms import Attendee, Session
-
-Names = Callable[[Sequence[int]], dict[int, list[str]]]
 
 
 def date_attendance(
@@ -70,26 +67,6 @@ def known_accounts(attendance: dict[str, dict[str, Any]]) -> dict[str, int]:
                 for account in person.get("accounts", []):
                     found[account] = person["user_id"]
     return found
-
-
-def platform_names(app: Any) -> Names:
-    """Display names to match against, from the platform's users table."""
-    recorder = app.recorder
-
-    def lookup(user_ids: Sequence[int]) -> dict[int, list[str]]:
-        ids = sorted(set(user_ids))
-        if not ids:
-            return {}
-        with recorder.datastore.transaction(commit=False) as curs:
-            if isinstance(recorder, PostgresRecorder):
-                curs.execute("SELECT id, name, username FROM public.users WHERE id = ANY(%s)", (ids,))
-                rows = [(r["id"], r["name"], r["username"]) for r in curs.fetchall()]
-            else:
-                curs.execute(f"SELECT id, name, username FROM users WHERE id IN ({','.join('?' * len(ids))})", ids)
-                rows = [tuple(r) for r in curs.fetchall()]
-        return {int(uid): [n for n in (name, username) if n] for uid, name, username in rows}
-
-    return lookup
 
 
 def _person(

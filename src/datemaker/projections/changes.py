@@ -16,7 +16,7 @@ from eventsourcing.utils import TopicError
 
 from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.dating_event import DatingEvent
-from datemaker.app.live_states import StatesAlongside
+from datemaker.app.live_states import LiveEvents
 from datemaker.logs import get_logger
 
 log = get_logger(__name__)
@@ -48,7 +48,7 @@ class Batch:
 class ChangeReader:
     def __init__(self, app: DatingEvents, *, states_kept: int = 10_000) -> None:
         self.app = app
-        self._states = StatesAlongside(app, states_kept)
+        self._states = LiveEvents(app, states_kept)
 
     def read(self, after: int, limit: int) -> Batch:
         notifications = self.app.recorder.select_notifications(start=after + 1, limit=limit)

@@ -11,18 +11,19 @@ follows at a time (an advisory lock); the others stand by."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
-from datemaker.adapters.postgres.schema import AdvisoryLeader, connect
 from datemaker.app.dating_events import DatingEvents
+from datemaker.app.leadership import lead
+from datemaker.app.pause import pause
+from datemaker.app.ports import Leadership
 from datemaker.logs import get_logger
-from datemaker.app.outbox import Leadership
 from datemaker.projections import tables
 from datemaker.projections.changes import Batch, ChangeReader
 from datemaker.projections.projector import apply_changes
-from datemaker.settings import Settings
 
 log = get_logger(__name__)
 
@@ -34,19 +35,19 @@ class ProjectionFollower:
     def __init__(
         self,
         app: DatingEvents,
-        settings: Settings,
+        connect: Callable[[], psycopg.Connection[Any]],
+        leadership: Leadership,
         *,
         chunk: int = 500,
         tick_seconds: float = 0.5,
-        leadership: Leadership | None = None,
         retry_pause: float = 1.0,
     ) -> None:
-        self.settings = settings
+        self.connect = connect  # an autocommit connection to the read models' database
         self.reader = ChangeReader(app)
         self.chunk = chunk
         self.tick_seconds = tick_seconds
         self.retry_pause = retry_pause  # doubled after each failure in a row
-        self.leadership = leadership or AdvisoryLeader(settings, LEADER_LOCK_KEY)
+        self.leadership = leadership
         self._conn: psycopg.Connection[Any] | None = None
         self._position: int | None = None  # the stored position, as last seen
 
@@ -99,14 +100,7 @@ class ProjectionFollower:
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
-            while not stop.is_set():
-                if await asyncio.to_thread(self.leadership.try_acquire):
-                    try:
-                        await self._follow(stop)
-                    finally:
-                        await asyncio.to_thread(self.leadership.release)
-                else:
-                    await _pause(stop, 1.0)  # another instance follows; stand by
+            await lead(self.leadership, stop, self._follow)  # or stand by while another instance follows
         finally:
             await asyncio.to_thread(self.close)
 
@@ -122,34 +116,15 @@ class ProjectionFollower:
                 log.error("projection step failed", error=repr(exc), failures=failures)
                 self._position = None
                 await asyncio.to_thread(self.close)
-                await _pause(stop, min(MAX_RETRY_PAUSE, self.retry_pause * 2 ** (failures - 1)))
+                await pause(stop, min(MAX_RETRY_PAUSE, self.retry_pause * 2 ** (failures - 1)))
                 continue
             if not advanced:
                 if not await asyncio.to_thread(self.leadership.still_held):
                     log.warning("projection leadership lost")
                     return
-                await _pause(stop, self.tick_seconds)
+                await pause(stop, self.tick_seconds)
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
-            self._conn = connect(self.settings, autocommit=True)
+            self._conn = self.connect()
         return self._conn
-
-
-async def run_projections(container: Any, stop: asyncio.Event) -> None:
-    """A task for `Service.tasks()`: follow the log until `stop`. Without
-    PostgreSQL there are no analytics tables; it just waits for `stop` (a task
-    that returned early would stop the whole service)."""
-    if not container.settings.uses_postgres:
-        log.info("analytics tables need PostgreSQL; not following")
-        await stop.wait()
-        return
-    follower = ProjectionFollower(container.events, container.settings)
-    await follower.run(stop)
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass

@@ -4,14 +4,13 @@ empty read models, and say how far the follower is behind the log."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 
-from datemaker.adapters.postgres.schema import connect
 from datemaker.app.dating_events import DatingEvents
 from datemaker.projections import tables
 from datemaker.projections.changes import ChangeReader
 from datemaker.projections.projector import apply_changes
-from datemaker.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -24,15 +23,16 @@ class ProjectionStatus:
         return max(self.head - self.position, 0)
 
 
-def status(app: DatingEvents, settings: Settings) -> ProjectionStatus:
-    with connect(settings, autocommit=True) as conn, conn.cursor() as cur:
+def status(app: DatingEvents, connect: Callable[[], Any]) -> ProjectionStatus:
+    """`connect()`: an autocommit connection to the read models' database."""
+    with connect() as conn, conn.cursor() as cur:
         position = tables.stored_position(cur)
     return ProjectionStatus(position=position, head=app.recorder.max_notification_id() or 0)
 
 
 def rebuild(
     app: DatingEvents,
-    settings: Settings,
+    connect: Callable[[], Any],
     *,
     chunk: int = 1000,
     on_progress: Callable[[int], None] = lambda position: None,
@@ -41,7 +41,7 @@ def rebuild(
     transaction: readers see the old rows until it commits, and live
     followers wait on the writers' lock, then carry on from where it ended."""
     reader = ChangeReader(app, states_kept=4096)  # replay in order: few reloads
-    with connect(settings, autocommit=True) as conn, conn.transaction(), conn.cursor() as cur:
+    with connect() as conn, conn.transaction(), conn.cursor() as cur:
         tables.lock_writers(cur)
         tables.clear_read_models(cur)
         position = 0

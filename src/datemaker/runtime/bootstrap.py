@@ -1,32 +1,43 @@
-"""Composition root: builds the settings, logging and adapters once, at start,
-never at import time. Entry points (CLI, serve) get everything from here."""
+"""Composition root: builds the settings, logging and the event store once, at
+start, never at import time. Entry points (CLI, serve, follower processes)
+get everything from here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from datemaker.adapters.event_store import open_dating_events
+from datemaker.adapters.event_store import persistence_env
+from datemaker.adapters.postgres.schema import check_schema
 from datemaker.app.dating_events import DatingEvents
 from datemaker.logs import configure_logging
 from datemaker.settings import Settings, load_settings
 
 
+def open_dating_events(settings: Settings, **kwargs: Any) -> DatingEvents:
+    """The application on the configured store; PostgreSQL's schema is checked."""
+    if settings.uses_postgres:
+        check_schema(settings)
+    return DatingEvents(env=persistence_env(settings), **kwargs)
+
+
 @dataclass
 class Container:
+    """The settings and, opened on first use, the application service."""
+
     settings: Settings
-    _events: DatingEvents | None = field(default=None, repr=False)
+    _app: DatingEvents | None = field(default=None, repr=False)
 
     @property
-    def events(self) -> DatingEvents:
-        if self._events is None:
-            self._events = open_dating_events(self.settings)
-        return self._events
+    def app(self) -> DatingEvents:
+        if self._app is None:
+            self._app = open_dating_events(self.settings)
+        return self._app
 
     def close(self) -> None:
-        if self._events is not None:
-            self._events.close()
-            self._events = None
+        if self._app is not None:
+            self._app.close()
+            self._app = None
 
 
 def bootstrap(**setting_overrides: Any) -> Container:

@@ -22,14 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
 
+from datemaker.app.pause import pause
 from datemaker.logs import configure_logging, get_logger
+from datemaker.runtime.bootstrap import Container
+from datemaker.runtime.follower_tasks import follower_task
+from datemaker.runtime.tasks import serve_tasks
 from datemaker.settings import Settings
 
 log = get_logger(__name__)
 
-ROLES = ("outbox", "analytics")
 # Analytics tables may trail by seconds; the clock and the outbox may not.
 LOW_PRIORITY = {"analytics": 10}
 RESTART_PAUSE_SECONDS = 1.0
@@ -93,10 +95,7 @@ async def supervise(role: str, settings: Settings, stop: asyncio.Event, on_repor
         follower = None
         if not stop.is_set():
             log.error("follower process exited; starting it again", role=role, exit_code=process.exitcode)
-            try:
-                await asyncio.wait_for(stop.wait(), RESTART_PAUSE_SECONDS)
-            except TimeoutError:
-                pass
+            await pause(stop, RESTART_PAUSE_SECONDS)
 
 
 def _forward(reader: Connection, on_report: Callable[[Report], None]) -> None:
@@ -112,12 +111,9 @@ def child_main(role: str, settings: Settings, report: Connection, parent: int) -
     if role in LOW_PRIORITY:
         os.nice(LOW_PRIORITY[role])
     configure_logging(debug=settings.debug, level=settings.log_level)
-    from datemaker.runtime.bootstrap import Container
-    from datemaker.runtime.serve import serve_tasks
-
     container = Container(settings)
     counts: Counter[tuple[str, str]] = Counter()
-    task = _task_for(role, container, lambda name, label: counts.update([(name, label)]))
+    task = follower_task(role, container, lambda name, label: counts.update([(name, label)]))
 
     async def send_counts(stop: asyncio.Event) -> None:
         while True:
@@ -126,31 +122,13 @@ def child_main(role: str, settings: Settings, report: Connection, parent: int) -
                 counts.clear()
             if stop.is_set():
                 return
-            try:
-                await asyncio.wait_for(stop.wait(), REPORT_EVERY_SECONDS)
-            except TimeoutError:
-                pass
+            await pause(stop, REPORT_EVERY_SECONDS)
 
     try:
-        healthy = serve_tasks(container, [task, send_counts])
+        healthy = serve_tasks("postgres", [task, send_counts])
     finally:
         container.close()
     sys.exit(0 if healthy else 1)
-
-
-def _task_for(role: str, container: Any, count: Callable[[str, str], None]) -> Any:
-    if role == "analytics":
-        from functools import partial
-
-        from datemaker.projections import run_projections
-
-        return partial(run_projections, container)
-    if role == "outbox":
-        from datemaker.app.outbox import relay_task
-
-        return relay_task(container, on_published=lambda command: count("published", command),
-                           on_event_ended=lambda outcome: count("ended", outcome))
-    raise ValueError(f"unknown follower role {role!r}")
 
 
 def _die_with_parent(parent: int) -> None:

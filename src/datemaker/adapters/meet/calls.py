@@ -18,6 +18,7 @@ import requests
 from google.api_core import exceptions as gx
 
 from datemaker.adapters.meet.pace import Pace
+from datemaker.app.retry import Backoff
 from datemaker.logs import get_logger
 
 log = get_logger(__name__)
@@ -36,16 +37,6 @@ class MeetObserver:
     rooms_reserved: Callable[[int], None] = _ignore  # rooms made by one reserve()
     call: Callable[[str, str], None] = _ignore  # (method, outcome) of every attempt
     quota_wait: Callable[[str, float], None] = _ignore  # (pace name, seconds waited for a slot)
-
-
-@dataclass(frozen=True)
-class Backoff:
-    attempts: int = 5
-    base: float = 1.0  # seconds; doubled each attempt, with full jitter
-    cap: float = 30.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        return rng.uniform(0, min(self.cap, self.base * 2**attempt))
 
 
 class QuotaBudgetSpent(Exception):

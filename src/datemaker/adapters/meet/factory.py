@@ -7,20 +7,24 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from datemaker.adapters.meet.calls import Backoff, MeetCaller, MeetObserver
+from datemaker.adapters.meet.calls import MeetCaller, MeetObserver
 from datemaker.adapters.meet.pace import LocalPace, Pace, PostgresPace
-from datemaker.app.dating_events import DatingEvents
-from datemaker.domain.rooms import FakeRooms, RoomsPort
+from datemaker.app.retry import Backoff
+from datemaker.adapters.fake_rooms import FakeRooms
+from datemaker.app.ports import RoomsPort
 from datemaker.settings import Settings
+
+if TYPE_CHECKING:
+    from datemaker.app.dating_events import DatingEvents
 
 GOOGLE_ENDPOINT = "meet.googleapis.com"
 
 
 def build_rooms(
     settings: Settings,
-    app: DatingEvents,
+    app: DatingEvents,  # its clock, and on PostgreSQL its store's connections
     *,
     observer: MeetObserver | None = None,
     sleep: Callable[[float], None] = time.sleep,
@@ -56,6 +60,6 @@ def paces(settings: Settings, app: DatingEvents) -> dict[str, Pace]:
         "read": settings.meet_reads_per_minute,
     }
     if settings.uses_postgres:
-        datastore = app.recorder.datastore  # type: ignore[attr-defined]
+        datastore = app.recorder.datastore  # type: ignore[attr-defined]  # PostgreSQL's pooled connections
         return {name: PostgresPace(name, rate, app.clock, datastore) for name, rate in per_minute.items()}
     return {name: LocalPace(name, rate, app.clock) for name, rate in per_minute.items()}

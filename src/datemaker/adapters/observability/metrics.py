@@ -77,6 +77,12 @@ class Metrics:
     def event_ended(self, outcome: str) -> None:
         self.events_ended.labels(outcome).inc()
 
+    def follower_counted(self, name: str, label: str, n: int = 1) -> None:
+        """A follower's counter ("published" per command, "ended" per outcome),
+        counted in this process or reported by a follower process."""
+        counter = self.published if name == "published" else self.events_ended
+        counter.labels(label).inc(n)
+
     def meet_call(self, method: str, outcome: str) -> None:
         self.meet_calls.labels(method, outcome).inc()
 

@@ -1,40 +1,31 @@
-"""The eventsourcing library's recorders, extended to write the replies of
-handled bot commands in the same transaction as the events those commands
-recorded (`app.save(..., handled=[...])`), and to look them up again.
-
-Chosen by topic in `adapters.event_store.persistence_env`."""
+"""The eventsourcing library's PostgreSQL recorders, extended to write, in the
+same transaction as the events a save records, the replies of handled bot
+commands (`app.save(..., handled=[...])`), each event's next deadline and its
+summary row; and to answer the other operations of the store port
+(`app/ports.py`). Chosen by topic in `adapters.event_store.persistence_env`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresFactory
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 from psycopg.sql import SQL, Identifier
 
-
-class Handled(NamedTuple):
-    dedupe_key: str
-    reply: str  # the exact body sent
-    outcome: str
+from datemaker.adapters.store_errors import translating
+from datemaker.app.ports import Deadline, Handled
 
 
-class Summary(NamedTuple):
-    wire_id: int
-    state: int
-    active_dates: int  # dates of the round under way (calls running now)
+def seed_users_sql(table: str, on_conflict: str) -> str:
+    return (f"INSERT INTO {table} (id, username, sex, birthday, city, rating, manual_score)"
+            f" VALUES ({', '.join(['%s'] * 7)}) {on_conflict}")
 
 
-class Deadline(NamedTuple):
-    wire_id: int
-    due_at: datetime | None  # None: nothing pending any more
-    action: str
-
-
+@translating(psycopg.OperationalError, psycopg.InterfaceError)
 class PostgresRecorder(PostgresApplicationRecorder):
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         handled: Sequence[Handled] = kwargs.get("handled") or ()
@@ -215,7 +206,6 @@ class PostgresRecorder(PostgresApplicationRecorder):
             )
             return curs.rowcount
 
-
     def platform_users(self, user_ids: Sequence[int]) -> list[tuple[Any, ...]]:
         """(id, sex, birthday, city, rating, manual_score) of known users."""
         with self.datastore.transaction(commit=False) as curs:
@@ -225,12 +215,22 @@ class PostgresRecorder(PostgresApplicationRecorder):
             )
             return [tuple(row.values()) for row in curs.fetchall()]
 
+    def seed_platform_users(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Simulated users for the demo (the platform's bot owns this table)."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.executemany(
+                seed_users_sql("public.users", "ON CONFLICT (id) DO UPDATE SET sex = EXCLUDED.sex,"
+                               " birthday = EXCLUDED.birthday, city = EXCLUDED.city"),
+                list(rows),
+            )
 
-def _seed_users_sql(table: str, on_conflict: str) -> str:
-    return (f"INSERT INTO {table} (id, username, sex, birthday, city, rating, manual_score)"
-            f" VALUES ({', '.join(['%s'] * 7)}) {on_conflict}")
+    def platform_names(self, user_ids: Sequence[int]) -> dict[int, list[str]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT id, name, username FROM public.users WHERE id = ANY(%s)", (sorted(set(user_ids)),))
+            return {int(r["id"]): [n for n in (r["name"], r["username"]) if n] for r in curs.fetchall()}
 
 
+@translating(psycopg.OperationalError, psycopg.InterfaceError)
 class PostgresSnapshotRecorder(PostgresAggregateRecorder):
     """Snapshots of a big event are megabytes: send each as plain parameters,
     not through the library's composite-array insert, which psycopg escapes
@@ -246,154 +246,8 @@ class PostgresSnapshotRecorder(PostgresAggregateRecorder):
         )
 
 
-def _pg_seed_platform_users(self: PostgresRecorder, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Simulated users for the demo (the platform's bot owns this table)."""
-    with self.datastore.transaction(commit=True) as curs:
-        curs.executemany(
-            _seed_users_sql("public.users", "ON CONFLICT (id) DO UPDATE SET sex = EXCLUDED.sex,"
-                            " birthday = EXCLUDED.birthday, city = EXCLUDED.city"),
-            list(rows),
-        )
-
-
-PostgresRecorder.seed_platform_users = _pg_seed_platform_users  # type: ignore[attr-defined]
 
 
 class PostgresStore(PostgresFactory):
     application_recorder_class = PostgresRecorder
     aggregate_recorder_class = PostgresSnapshotRecorder
-
-
-class SQLiteRecorder(SQLiteApplicationRecorder):
-    def construct_create_table_statements(self) -> list[str]:
-        return [
-            *super().construct_create_table_statements(),
-            "CREATE TABLE IF NOT EXISTS handled_commands ("
-            "dedupe_key TEXT PRIMARY KEY, reply TEXT NOT NULL, outcome TEXT NOT NULL,"
-            " handled_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
-            # The platform's users, for a trial without PostgreSQL (PROTOCOL.md).
-            "CREATE TABLE IF NOT EXISTS deadlines (wire_id INTEGER PRIMARY KEY, due_at TEXT NOT NULL,"
-            " action TEXT NOT NULL, leased_until TEXT)",
-            "CREATE TABLE IF NOT EXISTS outbox_position (name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS event_summary (wire_id INTEGER PRIMARY KEY, state INTEGER NOT NULL,"
-            " active_dates INTEGER NOT NULL DEFAULT 0)",
-            "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, username TEXT NOT NULL,"
-            " password_hash TEXT, bio TEXT, birthday TEXT, sex TEXT, name TEXT, city TEXT,"
-            " rating REAL DEFAULT 0.0, manual_score INTEGER DEFAULT 2)",
-        ]
-
-    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
-        handled: Sequence[Handled] = kwargs.get("handled") or ()
-        if handled:
-            c.executemany(
-                "INSERT OR REPLACE INTO handled_commands (dedupe_key, reply, outcome) VALUES (?, ?, ?)",
-                [tuple(h) for h in handled],
-            )
-        for x in kwargs.get("summaries") or ():
-            c.execute("INSERT OR REPLACE INTO event_summary (wire_id, state, active_dates) VALUES (?, ?, ?)", tuple(x))
-        for d in kwargs.get("deadlines") or ():
-            if d.due_at is None:
-                c.execute("DELETE FROM deadlines WHERE wire_id = ?", (d.wire_id,))
-            else:
-                c.execute(
-                    "INSERT OR REPLACE INTO deadlines (wire_id, due_at, action, leased_until) VALUES (?, ?, ?, NULL)",
-                    (d.wire_id, _utc_text(d.due_at), d.action),
-                )
-        return super()._insert_events(c, stored_events, **kwargs)
-
-    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Deadline]:
-        # One writer at a time in SQLite: the transaction itself is the lock.
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(
-                "SELECT wire_id, due_at, action FROM deadlines WHERE due_at <= ?"
-                " AND (leased_until IS NULL OR leased_until <= ?) ORDER BY due_at LIMIT ?",
-                (_utc_text(now), _utc_text(now), limit),
-            )
-            rows = c.fetchall()
-            c.executemany(
-                "UPDATE deadlines SET leased_until = ? WHERE wire_id = ?",
-                [(_utc_text(lease_until), row[0]) for row in rows],
-            )
-            return [Deadline(row[0], datetime.fromisoformat(row[1]), row[2]) for row in rows]
-
-    def select_events_after(self, known: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
-        return [stored for oid, version in known for stored in self.select_events(oid, gt=version)]
-
-    def overview(self) -> dict[str, Any]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT state, count(*) FROM event_summary GROUP BY state")
-            by_state = {int(state): int(n) for state, n in c.fetchall()}
-            c.execute("SELECT coalesce(sum(active_dates), 0) FROM event_summary")
-            active = int(c.fetchone()[0])
-            c.execute(f"SELECT coalesce(max(rowid), 0) FROM {self.events_table_name}")
-            head = int(c.fetchone()[0])
-            c.execute("SELECT coalesce(max(position), 0) FROM outbox_position")
-            position = int(c.fetchone()[0])
-        return {"by_state": by_state, "active_dates": active, "head": head, "position": position}
-
-    def next_due_at(self) -> datetime | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT min(due_at) FROM deadlines")
-            row = c.fetchone()
-            return datetime.fromisoformat(row[0]) if row and row[0] else None
-
-    def outbox_position(self, name: str) -> int:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT position FROM outbox_position WHERE name = ?", (name,))
-            row = c.fetchone()
-            return int(row[0]) if row else 0
-
-    def set_outbox_position(self, name: str, position: int) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            c.execute("INSERT OR REPLACE INTO outbox_position (name, position) VALUES (?, ?)", (name, position))
-
-    def handled_replies(self, keys: Sequence[str]) -> dict[str, Handled]:
-        if not keys:
-            return {}
-        marks = ",".join("?" * len(keys))
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT dedupe_key, reply, outcome FROM handled_commands WHERE dedupe_key IN ({marks})",
-                list(keys),
-            )
-            return {row[0]: Handled(row[0], row[1], row[2]) for row in c.fetchall()}
-
-    def forget_handled_before(self, seconds: int) -> int:
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(
-                "DELETE FROM handled_commands WHERE handled_at < datetime('now', ?)",
-                (f"-{int(seconds)} seconds",),
-            )
-            return c.rowcount
-
-
-    def platform_users(self, user_ids: Sequence[int]) -> list[tuple[Any, ...]]:
-        if not user_ids:
-            return []
-        marks = ",".join("?" * len(user_ids))
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT id, sex, birthday, city, rating, manual_score FROM users"
-                f" WHERE id IN ({marks})",
-                list(user_ids),
-            )
-            return [tuple(row) for row in c.fetchall()]
-
-
-def _utc_text(instant: datetime) -> str:
-    """Sortable text for SQLite: ISO 8601 in UTC, fixed width."""
-    from datetime import UTC
-
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
-
-def _sqlite_seed_platform_users(self: SQLiteRecorder, rows: Sequence[tuple[Any, ...]]) -> None:
-    with self.datastore.transaction(commit=True) as c:
-        c.executemany(_seed_users_sql("users", "").replace("INSERT", "INSERT OR REPLACE").replace("%s", "?"), list(rows))
-
-
-SQLiteRecorder.seed_platform_users = _sqlite_seed_platform_users  # type: ignore[attr-defined]
-
-
-class SQLiteStore(SQLiteFactory):
-    application_recorder_class = SQLiteRecorder

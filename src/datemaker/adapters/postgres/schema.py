@@ -6,11 +6,13 @@ from importlib import resources
 
 import psycopg
 
+from datemaker.projections import tables
 from datemaker.settings import Settings
 
 SCHEMA = "datemaker"
 
-# What `datemaker serve` needs to find before it starts: (schema, table).
+# What `datemaker serve` needs to find before it starts: (schema, table): the
+# event store's own tables, then the analytics read models and their tracking.
 REQUIRED_TABLES = (
     ("public", "users"),
     (SCHEMA, "datingevents_events"),
@@ -19,17 +21,7 @@ REQUIRED_TABLES = (
     (SCHEMA, "deadlines"),
     (SCHEMA, "outbox_position"),
     (SCHEMA, "event_summary"),
-    # Analytics read models and their tracking (projections/tables.py).
-    ("public", "dating_events"),
-    ("public", "dating_registrations"),
-    ("public", "dating_event_groups"),
-    ("public", "likes"),
-    ("public", "dislikes"),
-    ("public", "reports"),
-    (SCHEMA, "event_stats"),
-    (SCHEMA, "round_pairs"),
-    (SCHEMA, "round_sit_outs"),
-    (SCHEMA, "projection_tracking"),
+    *tables.REQUIRED,
 )
 
 
@@ -78,40 +70,3 @@ def check_schema(settings: Settings) -> None:
         raise SchemaMissing(
             f"database {settings.postgres_db!r} lacks {', '.join(missing)}: run `datemaker db init`"
         )
-
-
-class AdvisoryLeader:
-    """Leadership through a PostgreSQL session-level advisory lock, held on a
-    connection of its own: it ends when that connection does."""
-
-    def __init__(self, settings: Settings, key: int) -> None:
-        self.settings = settings
-        self.key = key
-        self._conn: psycopg.Connection | None = None
-
-    def try_acquire(self) -> bool:
-        try:
-            if self._conn is None or self._conn.closed:
-                self._conn = connect(self.settings, autocommit=True)
-            row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
-            return bool(row and row[0])
-        except psycopg.OperationalError:
-            self._drop()
-            return False
-
-    def still_held(self) -> bool:
-        try:
-            return self._conn is not None and self._conn.execute("SELECT 1").fetchone() is not None
-        except psycopg.OperationalError:
-            self._drop()
-            return False
-
-    def release(self) -> None:
-        self._drop()  # closing the session releases the lock
-
-    def _drop(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None

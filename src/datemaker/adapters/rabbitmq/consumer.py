@@ -1,4 +1,4 @@
-"""The bot's side of RabbitMQ: topology, the command consumer (batched,
+"""The bot's side of RabbitMQ: the command consumer (batched,
 manual acks, replies with publisher confirms) and dead-lettering.
 
 Order for every message: its effects are committed (with its reply), the
@@ -24,53 +24,15 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
+from datemaker.adapters.rabbitmq.topology import DEAD_LETTER_EXCHANGE, Topology, broker_url, declare_topology
 from datemaker.adapters.rabbitmq.wire import BadMessage, parse_command, text_headers, usable_chat_id
-from datemaker.app.bot_commands import Answer, BotCommand, StoreUnavailable, bad_input
+from datemaker.app.bot_commands import Answer, BotCommand, bad_input
+from datemaker.app.pause import pause
+from datemaker.app.ports import StoreUnavailable
 from datemaker.logs import get_logger
 from datemaker.settings import Settings
 
 log = get_logger(__name__)
-
-DEAD_LETTER_EXCHANGE = "datemaker.dead_letter"
-
-
-def broker_url(settings: Settings) -> str:
-    from urllib.parse import quote
-
-    user = quote(settings.rabbitmq_username, safe="")
-    password = quote(settings.rabbitmq_password.get_secret_value(), safe="")
-    vhost = quote(settings.rabbitmq_virtual_host, safe="")
-    return f"amqp://{user}:{password}@{settings.rabbitmq_host}:{settings.rabbitmq_port}/{vhost}"
-
-
-def dead_letter_queue_name(settings: Settings) -> str:
-    return f"{settings.rabbitmq_queue}.dead_letter"
-
-
-@dataclass
-class Topology:
-    exchange: AbstractExchange
-    queue: AbstractQueue
-    dead_letters: AbstractExchange
-
-
-async def declare_topology(channel: AbstractChannel, settings: Settings) -> Topology:
-    """Idempotent. The input queue is declared without arguments, so an
-    existing production queue is accepted as it is; dead letters are
-    published explicitly instead of through queue arguments. The bot's queue
-    is never declared."""
-    exchange = await channel.declare_exchange(
-        settings.rabbitmq_exchange, aio_pika.ExchangeType.DIRECT, durable=True
-    )
-    queue = await channel.declare_queue(settings.rabbitmq_queue, durable=True)
-    await queue.bind(exchange, routing_key=settings.inbound_routing_key)
-    dead_letters = await channel.declare_exchange(
-        DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True
-    )
-    dead_queue = await channel.declare_queue(dead_letter_queue_name(settings), durable=True)
-    await dead_queue.bind(dead_letters, routing_key=settings.rabbitmq_queue)
-    return Topology(exchange, queue, dead_letters)
-
 
 @dataclass(frozen=True)
 class Received:
@@ -180,10 +142,7 @@ class BotConsumer:
                 log.debug("queue depth unavailable", error=repr(exc))
                 if channel.is_closed:
                     channel = await connection.channel()
-            try:
-                await asyncio.wait_for(stop.wait(), self.queue_depth_every)
-            except TimeoutError:
-                pass
+            await pause(stop, self.queue_depth_every)
 
     async def _next_batch(self, stop: asyncio.Event) -> list[AbstractIncomingMessage]:
         getter = asyncio.ensure_future(self._inbox.get())
@@ -256,52 +215,3 @@ class BotConsumer:
                 routing_key=self.settings.rabbitmq_queue,
             )
             log.warning("dead-lettered", command=command, error=error)
-
-
-class BotPublisher:
-    """Publishes datemaker's own commands to the bot, with publisher confirms."""
-
-    def __init__(
-        self, settings: Settings, *, in_flight: int = 2000, on_published: Callable[[str], None] | None = None
-    ) -> None:
-        self.settings = settings
-        self.in_flight = in_flight
-        self._on_published = on_published or (lambda command: None)
-        self._connection: AbstractRobustConnection | None = None
-        self._exchange: AbstractExchange | None = None
-
-    async def start(self) -> None:
-        self._connection = await aio_pika.connect_robust(
-            broker_url(self.settings), client_properties={"connection_name": "datemaker-outbox"}
-        )
-        channel = await self._connection.channel(publisher_confirms=True)
-        self._exchange = await channel.declare_exchange(
-            self.settings.rabbitmq_exchange, aio_pika.ExchangeType.DIRECT, durable=True
-        )
-
-    async def publish(self, messages: Sequence[Any]) -> None:
-        """Every message confirmed by the broker when this returns."""
-        if self._exchange is None:
-            await self.start()
-        assert self._exchange is not None
-        for start in range(0, len(messages), self.in_flight):
-            await asyncio.gather(*(self._one(m) for m in messages[start : start + self.in_flight]))
-
-    async def _one(self, message: Any) -> None:
-        assert self._exchange is not None
-        await self._exchange.publish(
-            aio_pika.Message(
-                body=message.body,
-                headers=message.headers,
-                message_id=message.message_id,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=self.settings.bot_routing_key,
-        )
-        log.info("published", event_id=message.event_id, user_id=message.user_id, command=message.command,
-                 round=message.round_no, message_id=message.message_id)
-        self._on_published(message.command)
-
-    async def close(self) -> None:
-        if self._connection is not None:
-            await self._connection.close()

@@ -10,20 +10,40 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
-from datemaker.domain.attendance import Names, date_attendance, known_accounts, platform_names
 from datemaker.app.dating_events import DatingEvents
+from datemaker.app.ports import Names, RoomsPort
+from datemaker.domain.attendance import date_attendance, known_accounts
 from datemaker.domain.dating_event import DatingEvent
+from datemaker.domain.rooms import Room
 from datemaker.logs import get_logger
-from datemaker.domain.rooms import Room, RoomsPort
 
 log = get_logger(__name__)
 
-# ("reserve", wire_id) | ("close", wire_id, round) | ("attend", wire_id, round) | ("final", wire_id)
-Job = tuple[Any, ...]
-LANE_OF = {"reserve": "rooms", "close": "ends", "attend": "reads", "final": "reads"}
+
+class Work(StrEnum):
+    RESERVE = "reserve"  # make the rooms an event still needs
+    CLOSE = "close"  # end a round's calls (then read its attendance)
+    ATTEND = "attend"  # read who attended a round's dates
+    FINAL = "final"  # read every room once more after the event
+
+
+LANE_OF = {Work.RESERVE: "rooms", Work.CLOSE: "ends", Work.ATTEND: "reads", Work.FINAL: "reads"}
+
+
+@dataclass(frozen=True)
+class Job:
+    work: Work
+    wire_id: int
+    round_no: int | None = None  # for CLOSE and ATTEND
+
+    @property
+    def lane(self) -> str:
+        return LANE_OF[self.work]
 
 
 class Lanes(Protocol):
@@ -49,7 +69,7 @@ class ThreadLanes:
             thread.start()
 
     def put(self, job: Job) -> None:
-        self._queues[LANE_OF[job[0]]].put(job)
+        self._queues[job.lane].put(job)
 
     def stop(self, timeout: float) -> None:
         """Drop what waits; the job in hand ends within its own budget."""
@@ -77,7 +97,23 @@ class RoomJobs:
         self.app = app
         self.rooms = rooms
         self.clock = clock
-        self.names = names or platform_names(app)
+        self.names = names or app.platform_names
+
+    def run(self, job: Job) -> list[Job]:
+        """Do `job`; returns the jobs that follow from it (reading a round's
+        attendance once its calls ended)."""
+        if job.work is Work.RESERVE:
+            self.reserve(job.wire_id)
+        elif job.work is Work.CLOSE:
+            assert job.round_no is not None
+            if self.end_calls(job.wire_id, job.round_no):
+                return [Job(Work.ATTEND, job.wire_id, job.round_no)]
+        elif job.work is Work.ATTEND:
+            assert job.round_no is not None
+            self.record_round(job.wire_id, job.round_no)
+        else:
+            self.final_pass(job.wire_id)
+        return []
 
     def reserve(self, wire_id: int) -> int:
         """Make rooms for the rounds still short of them, earliest round
@@ -100,11 +136,7 @@ class RoomJobs:
         event = self.app.get_event(wire_id)
         if round_no not in event.rounds_to_close():
             return False
-        for room in event.rooms[str(round_no)].values():
-            try:
-                self.rooms.end_call(Room(**room))
-            except Exception as exc:  # a call left running ends when people leave
-                log.warning("could not end a call", event_id=wire_id, round=round_no, error=type(exc).__name__)
+        end_round_calls(self.rooms, event, round_no)
         return True
 
     def record_round(self, wire_id: int, round_no: int) -> bool:
@@ -172,3 +204,24 @@ def add_rooms(event: DatingEvent, made: list[Room], at: datetime) -> list[Room]:
         if given:
             event.add_rooms(round_no, [room.to_record() for room in given], at)
     return left
+
+
+def make_rooms_now(rooms: RoomsPort, event: DatingEvent, at: datetime) -> int:
+    """An instant rooms port: make what the event needs at once and record it
+    in the event (saved with the step that needed them); returns how many."""
+    needed = sum(event.rooms_needed().values())
+    if not needed:
+        return 0
+    made = rooms.reserve(needed)
+    add_rooms(event, made, at)
+    log.info("rooms reserved", event_id=event.wire_id, count=len(made))
+    return len(made)
+
+
+def end_round_calls(rooms: RoomsPort, event: DatingEvent, round_no: int) -> None:
+    """End every call of a round; one that fails ends when people leave."""
+    for room in event.rooms.get(str(round_no), {}).values():
+        try:
+            rooms.end_call(Room(**room))
+        except Exception as exc:
+            log.warning("could not end a call", event_id=event.wire_id, round=round_no, error=type(exc).__name__)

@@ -9,8 +9,8 @@ state, and optimistic concurrency lets only one of two racing writers save it.
 
 Rooms: an instant rooms port (the in-process fake) makes the rooms an event
 needs inside the step, in the same save. A real one (Google Meet, 10 rooms a
-minute) never holds up a deadline: its work runs as jobs (`adapters/
-meet_jobs.py`) on worker threads while `run()` runs (inline when
+minute) never holds up a deadline: its work runs as jobs (`room_jobs.py`)
+on worker threads while `run()` runs (inline when
 `fire_due()` is driven directly, as tests do), one per kind: making rooms,
 ending a round's calls, reading attendance (after each round, and once more
 after the event). What is left to do is read from the event's recorded
@@ -23,40 +23,28 @@ import asyncio
 import random
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 
 from eventsourcing.persistence import IntegrityError
 
-from datemaker.domain.attendance import Names
-from datemaker.app.clock.room_jobs import Job, Lanes, RoomJobs, ThreadLanes
-from datemaker.app.dating_events import DatingEvents
+from datemaker.app.clock.plans_ahead import PlansAhead
+from datemaker.app.clock.room_jobs import Job, Lanes, RoomJobs, ThreadLanes, Work, end_round_calls, make_rooms_now
+from datemaker.app.clock.save_pipeline import SavePipeline, Stepped
+from datemaker.app.dating_events import DatingEvents, TooMuchContention
+from datemaker.app.live_states import LiveEvents
+from datemaker.app.ports import Names, RoomsPort
 from datemaker.domain import timeline
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent
-from datemaker.domain.pairing import Plan, assignment
+from datemaker.domain.pairing import assignment
 from datemaker.logs import get_logger
-from datemaker.domain.rooms import Room, RoomsPort
 
 log = get_logger(__name__)
 
 CATCH_UP_LOOKBACK = timedelta(days=2)  # events that started this long ago may still owe attendance
 PREPARE_SLICE_SECONDS = 0.02
-PREPARE_CHUNK = 20
-
-
-@dataclass
-class _Stepped:
-    """A batch of events that took their steps and waits to be saved."""
-
-    due: list[tuple[int, datetime]]
-    now: datetime
-    fired: list[tuple[DatingEvent, datetime | None, list[str], list[int]]]  # event, scheduled, taken, ended
-    changed: list[DatingEvent]
-    seconds: float
 
 
 class RoundClock:
@@ -102,15 +90,10 @@ class RoundClock:
         # work of loading an event is done before its deadline, not after.
         self._staged: dict[int, datetime] = {}
         # Events as this clock last saw them, brought up to date before each
-        # step with one query for the whole batch.
-        self._known: OrderedDict[int, DatingEvent] = OrderedDict()
-        self._kept = kept
-        # Closing confirmation runs the pairing engine, the costliest step;
-        # it is worked out in the lookahead and used when, at the deadline,
-        # the event is still at the version it was worked out on.
-        self._to_prepare: list[int] = []
-        self._prepared: dict[int, tuple[int, int, Plan]] = {}  # wire_id -> (version, seed, plan)
-        self._saver = ThreadPoolExecutor(1, thread_name_prefix="clock-save")
+        # step with one query for the whole batch; over ones are let go.
+        self._known = LiveEvents(app, kept)
+        self._plans = PlansAhead(self._rng)
+        self._pipeline = SavePipeline(self._save, self._settle)
 
     async def run(self, stop: asyncio.Event) -> None:
         lanes = ThreadLanes(self.run_job)
@@ -169,25 +152,20 @@ class RoundClock:
         due = self.app.claim_due(self.clock() + timedelta(seconds=ahead), self.lease_seconds, self.batch * 5)
         for deadline in due:
             self._staged[deadline.wire_id] = deadline.due_at
-        self._load([d.wire_id for d in due if d.wire_id not in self._known])
+        self._load([d.wire_id for d in due])
         if ahead:
-            self._to_prepare += [d.wire_id for d in due if d.action == timeline.CLOSE_CONFIRMATION]
+            self._plans.want([d.wire_id for d in due if d.action == timeline.CLOSE_CONFIRMATION])
         return len(due)
 
     def _prepare_some(self, budget: float) -> bool:
         """Work out plans for confirmations about to close, for about `budget`
-        seconds (due deadlines must not wait); True while some are left."""
-        until = time.monotonic() + budget
-        while self._to_prepare and time.monotonic() < until:
-            chunk, self._to_prepare = self._to_prepare[:PREPARE_CHUNK], self._to_prepare[PREPARE_CHUNK:]
-            events = [self._known[w] for w in chunk if w in self._known and w in self._staged]
-            self.app.brought_up_to_date(events)
-            for event in events:
-                seed = self._rng.randrange(2**63)
-                plan = event.plan_for(seed)
-                plan.record  # made now, not at the deadline
-                self._prepared[event.wire_id] = (event.version, seed, plan)
-        return bool(self._to_prepare)
+        seconds; True while some are left."""
+        return self._plans.work(budget, self._still_staged)
+
+    def _still_staged(self, wire_ids: list[int]) -> list[DatingEvent]:
+        events = [e for w in wire_ids if w in self._staged and (e := self._known.peek(w)) is not None]
+        self.app.brought_up_to_date(events)
+        return events
 
     def _seconds_to_next(self) -> float:
         if not self._staged:
@@ -195,62 +173,45 @@ class RoundClock:
         return max((min(self._staged.values()) - self.clock()).total_seconds(), 0.0)
 
     def _fire_staged(self, now: datetime) -> int:
-        """Fire what is due, `batch` events per transaction. While one batch is
-        being saved, the next one takes its steps (the save mostly waits for
-        PostgreSQL): a boundary shared by many events ends sooner."""
+        """Fire what is due, `batch` events per transaction, pipelined."""
         due = sorted((at, wire_id) for wire_id, at in self._staged.items() if at <= now)
         for _, wire_id in due:
             del self._staged[wire_id]
-        saving: tuple[_Stepped, Future[None]] | None = None
-        try:
-            for start in range(0, len(due), self.batch):
-                stepped = self._take_steps([(wire_id, at) for at, wire_id in due[start : start + self.batch]])
-                if saving is not None:
-                    self._settle(*saving)
-                    saving = None
-                if stepped is not None:
-                    saving = (stepped, self._saver.submit(self._save, stepped))
-        finally:
-            if saving is not None:
-                self._settle(*saving)
+        batches = [[(wire_id, at) for at, wire_id in due[start : start + self.batch]]
+                   for start in range(0, len(due), self.batch)]
+        self._pipeline.run(lambda batch=batch: self._take_steps(batch) for batch in batches)
         return len(due)
 
     def _load(self, wire_ids: list[int]) -> None:
-        for wire_id in wire_ids:
-            try:
-                self._remember(self.app.get_event(wire_id))
-            except UnknownEvent:
-                self._staged.pop(wire_id, None)
+        for wire_id in self._known.load(wire_ids):
+            self._staged.pop(wire_id, None)  # no such event any more
 
     def _remember(self, event: DatingEvent) -> None:
-        self._known[event.wire_id] = event
-        self._known.move_to_end(event.wire_id)
         if event.state.is_over:
-            del self._known[event.wire_id]
-        while len(self._known) > self._kept:
-            self._known.popitem(last=False)
+            self._known.forget(event.wire_id)
+        else:
+            self._known.keep(event)
 
-    def _take_steps(self, due: list[tuple[int, datetime]]) -> _Stepped | None:
-        self._load([wire_id for wire_id, _ in due if wire_id not in self._known])
+    def _take_steps(self, due: list[tuple[int, datetime]]) -> Stepped | None:
+        self._load([wire_id for wire_id, _ in due])
         due = [(wire_id, at) for wire_id, at in due if wire_id in self._known]
-        events = [self._known.pop(wire_id) for wire_id, _ in due]  # back in only once saved
-        if not events:
+        if not due:
             return None
         now = self.clock()
         began = time.perf_counter()
-        self.app.brought_up_to_date(events)
+        events = self._known.take_all([wire_id for wire_id, _ in due])  # back in only once saved
         fired = [(event, *self._step(event, now)) for event in events]
         changed = [event for event in events if self._worth_saving(event)]
-        return _Stepped(due, now, fired, changed, time.perf_counter() - began)
+        return Stepped(due, now, fired, changed, time.perf_counter() - began)
 
-    def _save(self, stepped: _Stepped) -> None:
+    def _save(self, stepped: Stepped) -> None:
         began = time.perf_counter()
         if stepped.changed:
             self.app.save_logged(*stepped.changed)
         log.info("deadlines fired", events=len(stepped.fired), saved=len(stepped.changed),
                  steps_ms=round(stepped.seconds * 1000, 1), save_ms=round((time.perf_counter() - began) * 1000, 1))
 
-    def _settle(self, stepped: _Stepped, saving: Future[None]) -> None:
+    def _settle(self, stepped: Stepped, saving: Future[None]) -> None:
         try:
             saving.result()
         except IntegrityError:
@@ -263,33 +224,37 @@ class RoundClock:
             self._after_save(event, stepped.now, scheduled or at, taken, ended)
 
     def fire(self, wire_id: int, due_at: datetime | None = None) -> list[str]:
-        for _ in range(20):
+        """Fire one event's due steps on fresh state, again while another
+        writer saves it first."""
+
+        def attempt() -> tuple[DatingEvent, datetime, tuple[datetime | None, list[str], list[int]]] | None:
             try:
                 event = self.app.get_event(wire_id)
             except UnknownEvent:
-                return []
+                return None
             now = self.clock()
-            try:
-                scheduled, taken, ended = self._step(event, now)
-                if self._worth_saving(event):
-                    self.app.save_logged(event)  # also stores the next deadline
-            except IntegrityError:
-                continue  # another writer saved first: look again
-            self._remember(event)
-            self._after_save(event, now, scheduled or due_at, taken, ended)
-            return taken
-        log.error("gave up firing a deadline after repeated conflicts", event_id=wire_id)
-        return []
+            stepped = self._step(event, now)
+            if self._worth_saving(event):
+                self.app.save_logged(event)  # also stores the next deadline
+            return event, now, stepped
+
+        try:
+            fired = self.app.with_retries(attempt)
+        except TooMuchContention:
+            log.error("gave up firing a deadline after repeated conflicts", event_id=wire_id)
+            return []
+        if fired is None:
+            return []
+        event, now, (scheduled, taken, ended) = fired
+        self._remember(event)
+        self._after_save(event, now, scheduled or due_at, taken, ended)
+        return taken
 
     def _step(self, event: DatingEvent, now: datetime) -> tuple[datetime | None, list[str], list[int]]:
         """Take the due steps; returns when the first was scheduled (the stored
         deadline may be an overdue "make rooms", which says nothing of skew)."""
         own = timeline.next_step(event, with_rooms=False)
-        seed = self._rng.randrange(2**63)
-        prepared = None
-        version, prepared_seed, plan = self._prepared.pop(event.wire_id, (0, 0, None))
-        if plan is not None and version == event.version:
-            seed, prepared = prepared_seed, plan
+        seed, prepared = self._plans.take(event)
         if self.instant:
             # One step at a time, making rooms before each: a late clock that
             # fixes the groups and starts round 1 in one go still has rooms.
@@ -297,13 +262,13 @@ class RoundClock:
             # right after this one is saved, not holding up its commit.
             taken = []
             while (step := timeline.next_step(event, with_rooms=False)) is not None and step.at <= now:
-                self._make_rooms(event, now)
+                make_rooms_now(self.rooms, event, now)
                 more = event.advance(now, seed=seed, max_steps=1, prepared=prepared)
                 if not more:
                     break
                 taken += more
             if not taken:
-                self._make_rooms(event, now)
+                make_rooms_now(self.rooms, event, now)
         else:
             taken = event.advance(now, seed=seed, prepared=prepared)
         ended = [e.round_no for e in event.pending_events if isinstance(e, DatingEvent.RoundEnded)]
@@ -328,7 +293,7 @@ class RoundClock:
         if self.instant and taken and event.rooms_needed():
             self._staged[event.wire_id] = now  # the rooms pass, at once
         if self._waits_for_rooms(event):
-            self._submit(("reserve", event.wire_id))
+            self._submit(Job(Work.RESERVE, event.wire_id))
             step = timeline.next_step(event, with_rooms=False)
             if step is not None:
                 self._watch[event.wire_id] = (step.at, now + timedelta(seconds=self.lease_seconds))
@@ -336,13 +301,13 @@ class RoundClock:
             self._queue_attendance(event)
         else:
             for round_no in ended:
-                self._end_calls(event, round_no)
+                end_round_calls(self.rooms, event, round_no)
 
     def _queue_attendance(self, event: DatingEvent) -> None:
         for round_no in event.rounds_to_close():
-            self._submit(("close", event.wire_id, round_no))
+            self._submit(Job(Work.CLOSE, event.wire_id, round_no))
         if event.final_attendance_due():
-            self._submit(("final", event.wire_id))
+            self._submit(Job(Work.FINAL, event.wire_id))
 
     def _fire_watched(self) -> None:
         now = self.clock()
@@ -374,37 +339,16 @@ class RoundClock:
             lanes.put(job)
 
     def run_job(self, job: Job) -> None:
-        kind, wire_id, *rest = job
         try:
-            if kind == "reserve":
-                self.jobs.reserve(wire_id)
-            elif kind == "close":
-                if self.jobs.end_calls(wire_id, *rest):
-                    self._submit(("attend", wire_id, *rest))  # after the calls ended
-            elif kind == "attend":
-                self.jobs.record_round(wire_id, *rest)
-            else:
-                self.jobs.final_pass(wire_id)
+            follow_ups = self.jobs.run(job)
         except Exception as exc:  # the event's state still says what is left to do
-            log.error("room job failed", job=kind, event_id=wire_id, error=repr(exc))
+            log.error("room job failed", job=str(job.work), event_id=job.wire_id, error=repr(exc))
+            follow_ups = []
         finally:
             with self._queued_lock:
                 self._queued.discard(job)
-
-    # --- an instant rooms port ------------------------------------------------
-
-    def _make_rooms(self, event: DatingEvent, now: datetime) -> None:
-        for round_no, count in sorted(event.rooms_needed().items()):
-            rooms = self.rooms.reserve(count)
-            event.add_rooms(round_no, [room.to_record() for room in rooms], now)
-            log.info("rooms reserved", event_id=event.wire_id, round=round_no, count=len(rooms))
-
-    def _end_calls(self, event: DatingEvent, round_no: int) -> None:
-        for room in event.rooms.get(str(round_no), {}).values():
-            try:
-                self.rooms.end_call(Room(**room))
-            except Exception as exc:  # a call left running ends when people leave
-                log.warning("could not end a call", event_id=event.wire_id, round=round_no, error=repr(exc))
+        for follow_up in follow_ups:
+            self._submit(follow_up)
 
 
 async def _when_set(event: asyncio.Event, then: Callable[[], None]) -> None:

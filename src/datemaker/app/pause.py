@@ -1,0 +1,15 @@
+"""The one way a long-running task waits: until `stop` is set or the time
+is up, whichever comes first, so a stopping service never waits out a pause."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def pause(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait up to `seconds`; True when `stop` was set meanwhile."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True

@@ -1,0 +1,137 @@
+"""What the use cases need from the outside, as Protocols and value types.
+
+The adapters implement these: the event store's recorders (PostgreSQL,
+SQLite) add the operations of `StoreRecorder` to the eventsourcing
+library's own; the Meet adapter and the in-process fake are `RoomsPort`s;
+an advisory lock or a sole process is `Leadership`. No use case imports a
+driver: adapters turn their drivers' connection failures into
+`StoreUnavailable`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol
+from uuid import UUID
+
+from datemaker.domain.rooms import Attendee, Room
+
+
+class StoreUnavailable(Exception):
+    """The event store did not answer (connection lost, server restarting,
+    or it kept failing); nothing of the unit of work was saved."""
+
+
+# --- the event store's extra operations ---------------------------------------
+
+
+class Handled(NamedTuple):
+    """A bot command's reply, stored with the command's events."""
+
+    dedupe_key: str
+    reply: str  # the exact body sent
+    outcome: str
+
+
+class Summary(NamedTuple):
+    wire_id: int
+    state: int
+    active_dates: int  # dates of the round under way (calls running now)
+
+
+class Deadline(NamedTuple):
+    wire_id: int
+    due_at: datetime | None  # None: nothing pending any more
+    action: str
+
+
+class StoreRecorder(Protocol):
+    """Beyond the library's recorder: what the use cases ask of the store.
+
+    Saves take `handled=`, `deadlines=` and `summaries=` keyword lists, written
+    in the same transaction as the events."""
+
+    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Deadline]:
+        """Lease up to `limit` due deadlines that no live lease holds."""
+
+    def next_due_at(self) -> datetime | None: ...
+
+    def select_events_after(self, known: Sequence[tuple[UUID, int]]) -> list[Any]:
+        """Stored events after the given versions of several aggregates, in
+        one query, by aggregate then version."""
+
+    def outbox_position(self, name: str) -> int: ...
+
+    def set_outbox_position(self, name: str, position: int) -> None: ...
+
+    def handled_replies(self, keys: Sequence[str]) -> dict[str, Handled]: ...
+
+    def forget_handled_before(self, seconds: int) -> int: ...
+
+    def overview(self) -> dict[str, Any]:
+        """Counts by state, running dates, head and positions of the log."""
+
+    def platform_users(self, user_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        """(id, sex, birthday, city, rating, manual_score) of known users."""
+
+    def platform_names(self, user_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Each known user's platform name and username (those set)."""
+
+    def seed_platform_users(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """(id, username, sex, birthday, city, rating, manual_score) rows, for the demo."""
+
+    def max_notification_id(self) -> int | None: ...
+
+
+# Display names to match against Meet's attendees, by platform user id.
+Names = Callable[[Sequence[int]], dict[int, list[str]]]
+
+
+# --- rooms --------------------------------------------------------------------
+
+
+class RoomsPort(Protocol):
+    # True when reserve() answers at once (no network, no quota): the clock then
+    # makes rooms inside the step that needs them, in the same transaction.
+    instant: bool
+    # True when attendance() reports who joined; otherwise calls are only ended.
+    reads_attendance: bool
+
+    def reserve(self, count: int) -> list[Room]:
+        """Up to `count` fresh rooms nobody has been given before, each open
+        to anyone with the link. Fewer (even none) when the provider or the
+        quota allows no more for now: the caller records what it got and asks
+        again later."""
+
+    def end_call(self, room: Room) -> None:
+        """End the room's call; a room with no call running counts as done."""
+
+    def attendance(self, room: Room) -> list[Attendee]:
+        """Everyone who joined any call held in the room so far."""
+
+
+# --- leadership ---------------------------------------------------------------
+
+
+class Leadership(Protocol):
+    """One instance at a time does the work (the outbox relay, the analytics
+    follower); the others stand by."""
+
+    def try_acquire(self) -> bool: ...
+
+    def still_held(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class SoleLeader:
+    """For a store only one process uses (embedded SQLite)."""
+
+    def try_acquire(self) -> bool:
+        return True
+
+    def still_held(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
