@@ -5,7 +5,7 @@ in a subprocess) and a naive baseline consumer.
     python bench/commands.py [--n 10000] [--rate 500] [--seconds 10]
 
 Everything it touches is its own and removed at the end: a fresh PostgreSQL
-database (schema.sql applied), an exchange, the service's queue and its
+database (`datemaker db init` applied), an exchange, the service's queue and its
 dead-letter queue, the baseline's queue and the bench's bot queue. Only
 127.0.0.1 is used. Lines printed (key=value, one per measurement):
 

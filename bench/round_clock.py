@@ -6,7 +6,7 @@ subprocess) and a naive baseline.
     python bench/round_clock.py [--events 500] [--fanout-events 1000] ...
 
 Everything it touches is its own and removed at the end: one fresh
-PostgreSQL database per phase (schema.sql applied, dropped WITH (FORCE)), an
+PostgreSQL database per phase (`datemaker db init` applied, dropped WITH (FORCE)), an
 exchange, the service's queue and its dead-letter queue, and the bench's bot
 queues (exclusive, bound with the bot routing key `tg_bot_prod`). Only
 127.0.0.1 is used. Lines printed on stdout (key=value, one per measurement):

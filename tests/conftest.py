@@ -24,8 +24,9 @@ So ``pytest -m "not slow"`` is the quick run, ``-m "not postgres and not
 rabbitmq"`` runs without servers, ``-m "not subprocess"`` stays in-process.
 
 PostgreSQL tests get a database of their own, cloned from a template that
-holds schema.sql, and dropped afterwards, so runs never collide. The clock
-is always a FakeClock: no test waits on real time."""
+holds the platform's schema and then datemaker's (`db init`), and dropped
+afterwards, so runs never collide. The clock is always a FakeClock: no test
+waits on real time."""
 
 from __future__ import annotations
 

@@ -91,18 +91,23 @@ def test_the_tables_tell_each_events_funnel(live, app, postgres_settings):
     assert stats[live["skipped"]] == (5, 3, 1, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, "too_few_participants")
     assert stats[live["cancelled"]][:4] == (6, 3, 0, 0) and stats[live["cancelled"]][-1] == "operator"
 
-    legacy = query(postgres_settings, "SELECT id, state, users_limit, capacity, timezone FROM public.dating_events ORDER BY id")
+    legacy = query(postgres_settings, "SELECT id, state_id, users_limit, capacity, timezone FROM public.dating_events ORDER BY id")
     assert legacy == [(live["full"], 4, 10, None, "Europe/Moscow"), (live["skipped"], 5, 20, None, "Europe/Moscow"),
                       (live["cancelled"], 6, 20, 5, "Asia/Tokyo")]
     registrations = query(
         postgres_settings,
-        "SELECT user_id, confirmed, ready, no_show FROM public.dating_registrations WHERE event_id = %s ORDER BY user_id",
+        "SELECT user_id, confirmed_on_dttm IS NOT NULL, is_ready, confirmation_event_sent FROM public.dating_registrations"
+        " WHERE event_id = %s ORDER BY user_id",
         live["full"],
     )
     assert WITHDRAWS not in [uid for uid, *_ in registrations]
-    assert [r for r in registrations if r[3]] == [(NO_SHOW, True, False, True)]
-    groups = query(postgres_settings, "SELECT user_id FROM public.dating_event_groups WHERE event_id = %s", live["full"])
-    assert sorted(uid for (uid,) in groups) == sorted(full.planned.placed_user_ids)
+    assert (NO_SHOW, True, False, True) in registrations  # confirmed, never said "I am here"
+    assert all(sent for *_, sent in registrations)  # every one was asked to confirm
+    groups = query(postgres_settings, "SELECT turn_no, user_1_id, user_2_id FROM public.dating_event_groups"
+                   " WHERE event_id = %s", live["full"])
+    plan = full.planned
+    assert sorted(groups) == sorted((n - 1, p.a, p.b) for n in range(1, plan.rounds_count + 1) for p in plan.pairs_in_round(n))
+    assert {uid for _, a, b in groups for uid in (a, b)} == set(plan.placed_user_ids)
 
 
 def test_each_round_keeps_its_pairs_rooms_attendance_and_reactions(live, app, postgres_settings):
@@ -126,10 +131,10 @@ def test_each_round_keeps_its_pairs_rooms_attendance_and_reactions(live, app, po
     sit_outs = query(postgres_settings, "SELECT round_no, user_id FROM datemaker.round_sit_outs WHERE event_id = %s", live["full"])
     assert sorted(sit_outs) == sorted((n, s.user_id) for n in range(1, plan.rounds_count + 1) for s in plan.sit_outs(n))
 
-    likes = query(postgres_settings, "SELECT user_id, partner_id FROM public.likes ORDER BY user_id")
+    likes = query(postgres_settings, "SELECT source_user_id, target_user_id FROM public.likes ORDER BY source_user_id")
     assert len(likes) == 2 and len(query(postgres_settings, "SELECT * FROM public.dislikes")) == 1
     assert len(query(postgres_settings, "SELECT * FROM public.reports")) == 1
-    matches = query(postgres_settings, "SELECT event_id, user_id, partner_id FROM public.matches ORDER BY user_id")
+    matches = query(postgres_settings, "SELECT event_id, user_1_id, user_2_id FROM public.matches ORDER BY user_1_id")
     (a, b), = event.matches
     assert matches == [(live["full"], a, b), (live["full"], b, a)]
 
@@ -139,7 +144,7 @@ def test_a_rebuild_reproduces_the_live_tables_row_for_row(live, app, postgres_se
     assert all(before[name] for name in before)  # every table has something to compare
     with connect(postgres_settings) as conn:  # damage the live result; the rebuild must not care
         conn.execute("UPDATE datemaker.event_stats SET registered = 999, withdrawn = 999")
-        conn.execute("INSERT INTO public.likes VALUES (999, 1, 2, now())")
+        conn.execute("DELETE FROM public.likes")
 
     done = rebuild(app, connector(postgres_settings), chunk=1000)
 
@@ -245,7 +250,7 @@ def test_the_service_role_may_follow_and_rebuild(app, postgres_settings):
     small_history(app)
     login = f"datemaker_test_{uuid.uuid4().hex[:8]}"
     with admin_connection() as admin:
-        admin.execute(f'CREATE ROLE "{login}" LOGIN IN ROLE datemaker_service')
+        admin.execute(f'CREATE ROLE "{login}" LOGIN IN ROLE service_datemaker')
     try:
         settings = pg_settings(postgres_settings.postgres_db, DATEMAKER_POSTGRES_USER=login)
         follower = follower_for(app, settings)

@@ -60,11 +60,12 @@ def test_a_batch_is_written_in_log_order_then_each_event_recounted_once():
         change("RegistrationConfirmed", 7, 3, user_id=1),
     ])
     sql = [statement for statement, _ in cur.statements]
-    assert "INSERT INTO public.dating_registrations" in sql[0]
-    assert "SET confirmed = true" in sql[1]
+    # A fresh registration replaces any earlier row (the platform's table has no key).
+    assert "DELETE FROM public.dating_registrations" in sql[0] and "INSERT INTO public.dating_registrations" in sql[1]
+    assert "SET confirmed_on_dttm = " in sql[2]
     recounts = [params for statement, params in cur.statements if statement.startswith("UPDATE datemaker.event_stats s")]
     assert [p["id"] for p in recounts] == [7, 9]
-    assert len(sql) == 2 + 2 * 2  # two handlers, then per event: state of dating_events and the recount
+    assert len(sql) == 3 + 2 * 2  # three statements of two handlers, then per event: state of dating_events and the recount
 
 
 def test_lag_is_head_minus_position_never_negative():

@@ -19,7 +19,7 @@ def persistence_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_PASSWORD": settings.postgres_password.get_secret_value(),
             "POSTGRES_SCHEMA": SCHEMA,
             "POSTGRES_CONNECT_TIMEOUT": "5",
-            # Tables come from schema.sql (`datemaker db init`), checked at start.
+            # Tables come from the schema steps (`datemaker db init`), checked at start.
             "CREATE_TABLE": "false",
         }
     return {

@@ -21,7 +21,7 @@ RECORDER_OPERATIONS = (
     "insert_events", "select_events", "select_notifications", "max_notification_id",
     "claim_due", "next_due_at", "select_events_after", "outbox_position", "set_outbox_position",
     "handled_replies", "forget_handled_before", "overview", "platform_users", "platform_names",
-    "seed_platform_users",
+    "seed_platform_users", "claim_platform_writes", "platform_registrations", "next_event_id", "projected_position",
 )
 
 

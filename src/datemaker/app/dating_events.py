@@ -147,9 +147,13 @@ class DatingEvents(Application[Any]):
         transaction (a schedule rule marking its occurrence made), or None to
         make nothing after all (then 0 is returned). It runs again on retry."""
 
+        # From the platform's sequence when there is one: unique by itself, so
+        # it is kept across retries (the catalog's next id is not).
+        drawn = self.store.next_event_id()
+
         def attempt() -> int:
             catalog = self._catalog() or EventCatalog()
-            wire_id = catalog.next_wire_id()
+            wire_id = drawn or catalog.next_wire_id()
             others = along(wire_id) if along is not None else ()
             if others is None:
                 return 0

@@ -43,6 +43,7 @@ class OutboxRelay:
         max_hold_seconds: float = 0.3,
         states_kept: int = 10_000,
         on_event_ended: Callable[[str], None] | None = None,
+        after_projection: bool = False,
     ) -> None:
         self.app = app
         self._publish = publish
@@ -56,6 +57,10 @@ class OutboxRelay:
         self.published = 0
         self._on_event_ended = on_event_ended or (lambda outcome: None)
         self._ended: list[str] = []  # outcomes read but not yet relayed
+        # The bot reads the platform tables when a message arrives (the event
+        # to confirm, the matches, the row its "I am ready" updates): a
+        # message goes out only once the analytics follower wrote them.
+        self.after_projection = after_projection
 
     async def run(self, stop: asyncio.Event) -> None:
         await lead(self.leadership, stop, self._relay)  # or stand by while another instance relays
@@ -64,11 +69,11 @@ class OutboxRelay:
         position = await asyncio.to_thread(self.app.outbox_position, POSITION_NAME)
         log.info("relaying the event log to the bot", position=position)
         while not stop.is_set():
-            if await asyncio.to_thread(self.app.recorder.max_notification_id) == position:
+            if await asyncio.to_thread(self.readable_head) <= position:
                 await pause(stop, self.tick_seconds)
                 continue
             await self._let_burst_settle(stop)
-            last, messages = await asyncio.to_thread(self.read, position)
+            last, messages = await asyncio.to_thread(self.read, position, self.readable_head())
             if not await asyncio.to_thread(self.leadership.still_held):
                 log.warning("outbox leadership lost")
                 return
@@ -96,9 +101,16 @@ class OutboxRelay:
                 return
             head = newer
 
-    def read(self, position: int) -> tuple[int, list[Outgoing]]:
-        """Messages for the notifications after `position`, and the last id read."""
-        notifications = self.app.recorder.select_notifications(start=position + 1, limit=self.chunk)
+    def readable_head(self) -> int:
+        """The last notification whose messages may go out now."""
+        head = self.app.recorder.max_notification_id() or 0
+        if self.after_projection:
+            head = min(head, self.app.store.projected_position() or 0)
+        return head
+
+    def read(self, position: int, up_to: int | None = None) -> tuple[int, list[Outgoing]]:
+        """Messages for the notifications after `position` (up to `up_to`), and the last id read."""
+        notifications = self.app.recorder.select_notifications(start=position + 1, limit=self.chunk, stop=up_to)
         messages: list[Outgoing] = []
         last = position
         self._ended.clear()

@@ -45,11 +45,27 @@ class Deadline(NamedTuple):
     action: str
 
 
+class PlatformWrite(NamedTuple):
+    """What the platform wrote into its own tables, taken from datemaker's
+    inbox: the bot's "I am ready" (`ready`) and reactions (`like`, `dislike`,
+    `report`), or an event an operator inserted by hand (`adopt`)."""
+
+    id: int
+    kind: str
+    event_id: int
+    user_id: int | None
+    partner_id: int | None
+    start: datetime | None  # adopt
+    users_limit: int | None  # adopt
+    written_at: datetime
+
+
 class StoreRecorder(Protocol):
     """Beyond the library's recorder: what the use cases ask of the store.
 
-    Saves take `handled=`, `deadlines=` and `summaries=` keyword lists, written
-    in the same transaction as the events."""
+    Saves take `handled=`, `deadlines=`, `summaries=` and `platform_done=`
+    (inbox rows taken, each with its refusal or None) keyword lists, written in
+    the same transaction as the events."""
 
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Deadline]:
         """Lease up to `limit` due deadlines that no live lease holds."""
@@ -81,6 +97,19 @@ class StoreRecorder(Protocol):
         """(id, username, sex, birthday, city, rating, manual_score) rows, for the demo."""
 
     def max_notification_id(self) -> int | None: ...
+
+    def claim_platform_writes(self, now: datetime, lease_until: datetime, limit: int) -> list[PlatformWrite]:
+        """Lease up to `limit` inbox rows no live lease holds, oldest first
+        (none where the store has no platform tables)."""
+
+    def platform_registrations(self, event_id: int) -> list[tuple[int, datetime]]:
+        """(user id, registered at) of the platform's rows for an event."""
+
+    def next_event_id(self) -> int | None:
+        """A fresh event id from the platform's sequence; None: the catalog's."""
+
+    def projected_position(self) -> int | None:
+        """How far the platform tables follow the log; None: no such tables."""
 
 
 # Display names to match against Meet's attendees, by platform user id.

@@ -10,6 +10,8 @@ from typing import Any
 import click
 import psycopg
 
+from datemaker.adapters.postgres.migrate import MigrationFailed
+from datemaker.adapters.postgres.platform_shape import PlatformShapeMismatch
 from datemaker.adapters.postgres.schema import SchemaMissing
 from datemaker.app.ports import StoreUnavailable
 from datemaker.runtime.bootstrap import Container, bootstrap
@@ -88,6 +90,8 @@ ERRORS: Sequence[tuple[type[BaseException], int, Callable[[BaseException], str]]
     (SettingsError, 2, _one_line),
     (DomainError, 1, _one_line),
     (SchemaMissing, 1, _one_line),
+    (PlatformShapeMismatch, 1, _one_line),
+    (MigrationFailed, 1, _one_line),
     (psycopg.OperationalError, 1, lambda e: "cannot reach PostgreSQL: " + _one_line(e)),
     (StoreUnavailable, 1, lambda e: "the event store is unavailable: " + _one_line(e)),
     (click.ClickException, 1, lambda e: e.format_message()),  # type: ignore[attr-defined]

@@ -3,7 +3,9 @@ event starts, so listings need not scan the whole event store.
 
 Allocating an id and scheduling the event are saved in one transaction; two
 instances that allocate at once collide on the catalog's version, and the
-loser retries with the next id, so ids never collide."""
+loser retries with the next id, so ids never collide. With the platform's
+database the ids come from its sequence (operators' events share it), so an
+id may come in below the highest one listed: any id not listed is free."""
 
 from __future__ import annotations
 
@@ -29,14 +31,17 @@ class EventCatalog(Aggregate):
         return self.last_wire_id + 1
 
     def add(self, wire_id: int, start: datetime) -> None:
-        if str(wire_id) in self.starts or wire_id <= self.last_wire_id:
+        if str(wire_id) in self.starts or wire_id < 1:
             raise ValueError(f"wire id {wire_id} is already taken")
         self._listed(wire_id=wire_id, start=start.isoformat())
 
     @event("Listed")
     def _listed(self, wire_id: int, start: str) -> None:
-        self.last_wire_id = wire_id
+        self.last_wire_id = max(self.last_wire_id, wire_id)
         self.starts[str(wire_id)] = start
+
+    def has(self, wire_id: int) -> bool:
+        return str(wire_id) in self.starts
 
     def wire_ids(self) -> list[int]:
         return sorted(int(w) for w in self.starts)

@@ -16,6 +16,7 @@ Handler = Callable[[Any, Change], None]
 HANDLERS: dict[str, Handler] = {
     "Scheduled": event_rows.scheduled,
     "Registered": event_rows.registered,
+    "ConfirmationOpened": event_rows.confirmation_opened,
     "RegistrationCancelled": event_rows.registration_cancelled,
     "RegistrationConfirmed": event_rows.registration_confirmed,
     "MarkedReady": event_rows.marked_ready,
@@ -32,7 +33,7 @@ HANDLERS: dict[str, Handler] = {
 
 # Kinds that only move the event's state (refreshed after every batch) or
 # concern nobody's analytics; listed so a new kind is a decision, not an accident.
-STATE_ONLY = frozenset({"ConfirmationOpened", "RulesAnnounced", "RoomsReserved"})
+STATE_ONLY = frozenset({"RulesAnnounced", "RoomsReserved"})
 
 
 def apply_changes(cur: Any, changes: Iterable[Change]) -> None:

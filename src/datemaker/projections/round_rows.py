@@ -1,7 +1,10 @@
 """Rows about what happened in the rounds: datemaker.round_pairs (each date
 with its room, attendance and both partners' reactions),
 datemaker.round_sit_outs, the platform's public.likes / dislikes / reports,
-and the no-show and match counts in datemaker.event_stats."""
+and the no-show and match counts in datemaker.event_stats. The reaction
+tables hold exactly one row per accepted reaction: the bot's own inserts are
+diverted into datemaker's inbox (see the inbox migration), and this is the
+only writer of the rows that stand."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 
 from datemaker.domain.pairing import Plan
 from datemaker.projections.changes import Change
-from datemaker.projections.event_rows import replace_groups
+from datemaker.projections.event_rows import replace_groups, utc
 
 REACTION_TABLES = {"like": "public.likes", "dislike": "public.dislikes"}
 
@@ -31,10 +34,6 @@ def started(cur: Any, change: Change) -> None:
     cur.executemany(
         "INSERT INTO datemaker.round_sit_outs (event_id, round_no, user_id, reason) VALUES (%s, %s, %s, %s)",
         [(event_id, n, s.user_id, s.reason) for n in rounds for s in plan.sit_outs(n)],
-    )
-    cur.execute(
-        "UPDATE public.dating_registrations SET no_show = true WHERE event_id = %s AND user_id = ANY(%s)",
-        (event_id, list(e.no_shows)),
     )
     cur.execute(
         "UPDATE datemaker.event_stats SET no_shows = %s, participants = %s, rounds = %s WHERE event_id = %s",
@@ -78,20 +77,14 @@ def partner_rated(cur: Any, change: Change) -> None:
     """The latest like or dislike of a partner stands (as in the aggregate);
     every report is kept, under the notification id that recorded it."""
     e, event_id = change.recorded, change.event_id
-    who = (event_id, e.user_id, e.partner_id)
+    who = (e.user_id, e.partner_id, event_id)
     for table in REACTION_TABLES.values():
-        cur.execute(f"DELETE FROM {table} WHERE event_id = %s AND user_id = %s AND partner_id = %s", who)
-    if e.reaction in REACTION_TABLES:
+        cur.execute(f"DELETE FROM {table} WHERE source_user_id = %s AND target_user_id = %s AND event_id = %s", who)
+    table = REACTION_TABLES.get(e.reaction) or ("public.reports" if e.reaction == "report" else None)
+    if table is not None:
         cur.execute(
-            f"INSERT INTO {REACTION_TABLES[e.reaction]} (event_id, user_id, partner_id, created_at)"
-            " VALUES (%s, %s, %s, %s)",
-            (*who, change.at),
-        )
-    elif e.reaction == "report":
-        cur.execute(
-            "INSERT INTO public.reports (id, event_id, user_id, partner_id, created_at) VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT (id) DO NOTHING",
-            (change.notification_id, *who, change.at),
+            f"INSERT INTO {table} (source_user_id, target_user_id, event_id, action_time) VALUES (%s, %s, %s, %s)",
+            (*who, utc(change.at)),
         )
     a, b = sorted((e.user_id, e.partner_id))
     column = "a_reaction" if e.user_id == a else "b_reaction"

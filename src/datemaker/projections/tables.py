@@ -1,8 +1,11 @@
-"""The read-model tables the follower owns, and its tracking table.
+"""The read-model tables the follower writes, and its tracking table.
 
 Everything listed in READ_MODELS is derived from the event log alone: a
-rebuild empties these tables and replays the log into them. Nothing else may
-write them (the platform's bot only reads)."""
+rebuild empties these tables and replays the log into them. The platform's
+own tables are the platform's: what its bot writes into them is diverted
+into datemaker's inbox (and becomes a command), and public.dating_events
+keeps the rows operators inserted by hand (a rebuild brings datemaker's
+events up to date and leaves the others alone)."""
 
 from __future__ import annotations
 
@@ -24,8 +27,15 @@ READ_MODELS: tuple[tuple[str, str], ...] = (
     ("datemaker", "round_sit_outs"),
 )
 
-# What `datemaker serve` needs to find (see adapters/postgres.REQUIRED_TABLES).
+# Brought up to date by a rebuild, never emptied.
+KEPT_ON_REBUILD = frozenset({("public", "dating_events")})
+
+# What `datemaker serve` needs to find (see adapters/postgres/schema.REQUIRED_TABLES).
 REQUIRED = (*READ_MODELS, TRACKING)
+
+# Set for the length of each write transaction: the platform tables'
+# triggers let datemaker's own writes through and divert everybody else's.
+WRITER_SETTING = "datemaker.writer"
 
 # The follower reads as the upstream application's name, as the
 # eventsourcing library's own tracking records do.
@@ -46,12 +56,15 @@ def clear_read_models(cur: Any) -> None:
     transaction. DELETE, not TRUNCATE: readers keep seeing the old rows
     until the rebuild commits instead of waiting on an exclusive lock."""
     for table in READ_MODELS:
-        cur.execute(f"DELETE FROM {qualified(table)}")
+        if table not in KEPT_ON_REBUILD:
+            cur.execute(f"DELETE FROM {qualified(table)}")
     cur.execute(f"DELETE FROM {qualified(TRACKING)} WHERE application_name = %s", (APPLICATION_NAME,))
 
 
 def lock_writers(cur: Any) -> None:
-    cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+    """Start a write transaction: one writer at a time, known as datemaker."""
+    cur.execute("SELECT pg_advisory_xact_lock(%s), set_config(%s, 'projection', true)",
+                (WRITE_LOCK_KEY, WRITER_SETTING))
 
 
 def stored_position(cur: Any) -> int:

@@ -47,6 +47,7 @@ async def relay(container: Container, count: Count, stop: asyncio.Event) -> None
         extensions=settings.bot_extensions,
         leadership=leadership(settings, OUTBOX_LOCK_KEY),
         on_event_ended=lambda outcome: count("ended", outcome),
+        after_projection=settings.uses_postgres,  # the platform tables are there before the message
     )
     try:
         await outbox.run(stop)

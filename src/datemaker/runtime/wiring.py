@@ -18,6 +18,7 @@ from datemaker.adapters.rabbitmq.consumer import BotConsumer
 from datemaker.app.bot_commands import BotCommandHandler
 from datemaker.app.clock.round_clock import RoundClock
 from datemaker.app.pause import pause
+from datemaker.app.platform_writes import PlatformWrites
 from datemaker.app.ports import RoomsPort
 from datemaker.app.schedules import make_due_events
 from datemaker.logs import get_logger
@@ -33,6 +34,7 @@ REPLY_MEMORY_SECONDS = 7 * 24 * 3600  # how long a redelivery still finds its re
 CLOCK_STALE_SECONDS = 10.0  # a clock silent this long is not running
 SCHEDULES_EVERY_SECONDS = 60.0
 FORGET_REPLIES_EVERY_SECONDS = 3600.0
+PLATFORM_WRITES_EVERY_SECONDS = 0.1  # a press reaches the event's history well within a second
 
 
 def store_name(settings: Settings) -> str:
@@ -45,6 +47,7 @@ class Service:
     metrics: Metrics
     consumer: BotConsumer
     clock: RoundClock
+    platform_writes: PlatformWrites
     health: HealthServer | None = None
     running: set[str] = field(default_factory=set)
     followers: dict[str, Follower] = field(default_factory=dict)  # started early, not yet supervised
@@ -52,7 +55,7 @@ class Service:
     def tasks(self) -> list[Task]:
         return [self._watched("consumer", self.consumer.run), self._watched("clock", self.clock.run),
                 self._watched("outbox", self._follower("outbox")), self._forget_old_replies, self._schedules,
-                self._watched("projections", self._follower("analytics"))]
+                self._watched("projections", self._follower("analytics")), self._take_platform_writes]
 
     def _follower(self, role: str) -> Task:
         """In a process of its own with PostgreSQL (unless turned off), else here."""
@@ -89,6 +92,17 @@ class Service:
 
         run.__name__ = name
         return run
+
+    async def _take_platform_writes(self, stop: asyncio.Event) -> None:
+        """The bot's and the operators' own writes into the platform tables, as commands."""
+        while not stop.is_set():
+            try:
+                taken = await asyncio.to_thread(self.platform_writes.take)
+            except Exception as exc:  # the rows stay in the inbox; the next pass takes them
+                log.error("platform writes could not be taken", error=repr(exc))
+                taken = 0
+            if not taken:
+                await pause(stop, PLATFORM_WRITES_EVERY_SECONDS)
 
     async def _forget_old_replies(self, stop: asyncio.Event) -> None:
         app = self.container.app
@@ -129,7 +143,8 @@ def build_service(container: Container, rooms: RoomsPort | None = None, metrics_
         quota_wait=lambda pace, seconds: metrics.meet_quota_wait.observe(seconds),
     ))
     clock = RoundClock(app, rooms, lease_seconds=settings.clock_lease_seconds, on_fired=metrics.deadline_fired)
-    service = Service(container, metrics, consumer, clock, followers=followers if followers is not None else {})
+    writes = PlatformWrites(app, display_timezone=settings.display_timezone, lease_seconds=settings.clock_lease_seconds)
+    service = Service(container, metrics, consumer, clock, writes, followers=followers if followers is not None else {})
     port = settings.metrics_port if metrics_port is None else metrics_port
     if port >= 0:
         service.health = HealthServer(metrics.registry, service.problems, host=settings.metrics_host, port=port)

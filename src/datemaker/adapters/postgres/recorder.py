@@ -17,7 +17,7 @@ from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicatio
 from psycopg.sql import SQL, Identifier
 
 from datemaker.adapters.store_errors import translating
-from datemaker.app.ports import Deadline, Handled
+from datemaker.app.ports import Deadline, Handled, PlatformWrite
 
 
 def seed_users_sql(table: str, on_conflict: str) -> str:
@@ -73,6 +73,9 @@ class PostgresRecorder(PostgresApplicationRecorder):
                 ),
                 (done,),
             )
+        taken: Sequence[tuple[PlatformWrite, str | None]] = kwargs.get("platform_done") or ()
+        if taken:
+            _settle_platform_writes(curs, taken)
         super()._insert_events(curs, stored_events, **kwargs)
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
@@ -224,6 +227,44 @@ class PostgresRecorder(PostgresApplicationRecorder):
                 list(rows),
             )
 
+    def claim_platform_writes(self, now: datetime, lease_until: datetime, limit: int) -> list[PlatformWrite]:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "UPDATE datemaker.platform_inbox SET leased_until = %(lease_until)s"
+                " WHERE id IN (SELECT id FROM datemaker.platform_inbox"
+                "   WHERE leased_until IS NULL OR leased_until <= %(now)s"
+                "   ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                " RETURNING id, kind, event_id, user_id, partner_id, start_dttm, users_limit, written_at",
+                {"now": now, "lease_until": lease_until, "limit": limit},
+            )
+            rows = curs.fetchall()
+        return sorted((PlatformWrite(r["id"], r["kind"], r["event_id"], r["user_id"], r["partner_id"], r["start_dttm"],
+                                     r["users_limit"], r["written_at"]) for r in rows), key=lambda w: w.id)
+
+    def platform_registrations(self, event_id: int) -> list[tuple[int, datetime]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT DISTINCT ON (user_id) user_id, registered_on_dttm AT TIME ZONE 'UTC' AS at"
+                " FROM public.dating_registrations WHERE event_id = %s AND user_id IS NOT NULL"
+                " ORDER BY user_id, registered_on_dttm",
+                (event_id,),
+            )
+            return [(int(r["user_id"]), r["at"]) for r in curs.fetchall()]
+
+    def next_event_id(self) -> int | None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT nextval(pg_get_serial_sequence('public.dating_events', 'id')) AS id")
+            return int(curs.fetchone()["id"])
+
+    def projected_position(self) -> int | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT coalesce(max(notification_id), 0) AS n FROM {schema}.projection_tracking").format(
+                    schema=Identifier(self.datastore.schema)
+                )
+            )
+            return int(curs.fetchone()["n"])
+
     def platform_names(self, user_ids: Sequence[int]) -> dict[int, list[str]]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute("SELECT id, name, username FROM public.users WHERE id = ANY(%s)", (sorted(set(user_ids)),))
@@ -251,3 +292,15 @@ class PostgresSnapshotRecorder(PostgresAggregateRecorder):
 class PostgresStore(PostgresFactory):
     application_recorder_class = PostgresRecorder
     aggregate_recorder_class = PostgresSnapshotRecorder
+
+
+def _settle_platform_writes(curs: Any, taken: Sequence[tuple[PlatformWrite, str | None]]) -> None:
+    """The inbox rows a save took go with it; refused ones are kept for review."""
+    curs.execute("DELETE FROM datemaker.platform_inbox WHERE id = ANY(%s)", ([w.id for w, _ in taken],))
+    refused = [(w.id, w.kind, w.event_id, w.user_id, w.partner_id, reason, w.written_at) for w, reason in taken if reason]
+    if refused:
+        curs.executemany(
+            "INSERT INTO datemaker.platform_refusals (id, kind, event_id, user_id, partner_id, reason, written_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            refused,
+        )

@@ -15,7 +15,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
 from datemaker.adapters.store_errors import translating
-from datemaker.app.ports import Deadline, Handled
+from datemaker.app.ports import Deadline, Handled, PlatformWrite
 
 
 @translating(sqlite3.OperationalError, sqlite3.InterfaceError)
@@ -138,6 +138,20 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
                " VALUES (?, ?, ?, ?, ?, ?, ?)")
         with self.datastore.transaction(commit=True) as c:
             c.executemany(sql, list(rows))
+
+    # The embedded store has no platform tables: nothing is written there but
+    # through the bot's commands, and ids come from the catalog.
+    def claim_platform_writes(self, now: datetime, lease_until: datetime, limit: int) -> list[PlatformWrite]:
+        return []
+
+    def platform_registrations(self, event_id: int) -> list[tuple[int, datetime]]:
+        return []
+
+    def next_event_id(self) -> int | None:
+        return None
+
+    def projected_position(self) -> int | None:
+        return None
 
     def platform_names(self, user_ids: Sequence[int]) -> dict[int, list[str]]:
         ids = sorted(set(user_ids))

@@ -1,32 +1,7 @@
--- Everything datemaker needs in PostgreSQL. Idempotent: `datemaker db init`
--- (or `psql -v ON_ERROR_STOP=1 -f schema.sql`) may run it any number of times.
-
-BEGIN;
-
--- The platform's user profiles (PROTOCOL.md). The bot owns and writes them;
--- datemaker only reads. Created here only where the platform has not yet.
-CREATE TABLE IF NOT EXISTS public.users (
-    id            INT8 PRIMARY KEY,
-    username      VARCHAR(16) NOT NULL,
-    password_hash VARCHAR(128),
-    bio           VARCHAR(512),
-    birthday      DATE,
-    sex           VARCHAR(1),
-    name          VARCHAR(16),
-    city          VARCHAR(32),
-    rating        REAL DEFAULT 0.0,
-    manual_score  INT2 DEFAULT 2
-);
-
--- The service's least-privilege role. It cannot log in; a deployment grants
--- it to the login user it runs as (GRANT datemaker_service TO <user>).
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'datemaker_service') THEN
-        CREATE ROLE datemaker_service NOLOGIN;
-    END IF;
-END;
-$$;
+-- datemaker's own schema: the event store, the service's working tables and
+-- its analytics tables, all in the schema `datemaker` (the platform's tables
+-- in public are steps 0001 and 0003). Idempotent: every object is created
+-- only when missing.
 
 CREATE SCHEMA IF NOT EXISTS datemaker;
 
@@ -79,7 +54,6 @@ BEGIN
     END IF;
 END;
 $$;
-GRANT USAGE ON TYPE datemaker.stored_event_uuid TO datemaker_service;
 
 -- Replies already given to bot commands, written in the same transaction as
 -- the command's events, so a redelivered command gets the same reply and
@@ -127,71 +101,8 @@ CREATE TABLE IF NOT EXISTS datemaker.meet_pace (
     next_free TIMESTAMPTZ NOT NULL
 );
 
--- Analytics read models (src/datemaker/projections/, README "Analytics
--- tables"). A follower of the event log writes them, and nothing else does:
--- `datemaker projections rebuild` empties them and replays the log into them.
--- The platform's bot and dashboards already know these names in public; no
--- foreign keys, so a projection never fails on data the platform lacks.
-CREATE TABLE IF NOT EXISTS public.dating_events (
-    id          BIGINT PRIMARY KEY,       -- the event_id header (wire id)
-    start_time  TIMESTAMPTZ NOT NULL,
-    users_limit INT NOT NULL,             -- group size
-    state       SMALLINT NOT NULL,        -- PROTOCOL.md "Event states" (0..6)
-    timezone    TEXT NOT NULL,            -- IANA zone the event is shown in
-    capacity    INT,                      -- most registrations; NULL: unlimited
-    created_at  TIMESTAMPTZ NOT NULL      -- when it was scheduled
-);
--- Live registrations: a withdrawn one is deleted (registering again makes a fresh row).
-CREATE TABLE IF NOT EXISTS public.dating_registrations (
-    event_id      BIGINT NOT NULL,
-    user_id       BIGINT NOT NULL,
-    registered_at TIMESTAMPTZ NOT NULL,
-    confirmed     BOOLEAN NOT NULL DEFAULT false,
-    confirmed_at  TIMESTAMPTZ,
-    ready         BOOLEAN NOT NULL DEFAULT false,  -- answered "are you here?"
-    ready_at      TIMESTAMPTZ,
-    no_show       BOOLEAN NOT NULL DEFAULT false,  -- had a place, was not there at the start
-    PRIMARY KEY (event_id, user_id)
-);
-CREATE INDEX IF NOT EXISTS dating_registrations_user_id_idx ON public.dating_registrations (user_id);
--- Groups as fixed when confirmation closed, replaced by the re-paired groups at the start.
-CREATE TABLE IF NOT EXISTS public.dating_event_groups (
-    event_id BIGINT NOT NULL,
-    group_no INT NOT NULL,
-    user_id  BIGINT NOT NULL,
-    PRIMARY KEY (event_id, user_id)
-);
--- A user's latest reaction to a partner is either a like or a dislike (or a report).
-CREATE TABLE IF NOT EXISTS public.likes (
-    event_id   BIGINT NOT NULL,
-    user_id    BIGINT NOT NULL,              -- who likes
-    partner_id BIGINT NOT NULL,              -- whom
-    created_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (event_id, user_id, partner_id)
-);
-CREATE TABLE IF NOT EXISTS public.dislikes (
-    event_id   BIGINT NOT NULL,
-    user_id    BIGINT NOT NULL,
-    partner_id BIGINT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (event_id, user_id, partner_id)
-);
--- Every report is kept; its id is the notification id of the event that recorded it.
-CREATE TABLE IF NOT EXISTS public.reports (
-    id         BIGINT PRIMARY KEY,
-    event_id   BIGINT NOT NULL,
-    user_id    BIGINT NOT NULL,              -- who reports
-    partner_id BIGINT NOT NULL,              -- whom
-    created_at TIMESTAMPTZ NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reports_partner_id_idx ON public.reports (partner_id);
--- Mutual likes of finished events (the matches the event announced), one row
--- each way, so "my matches" is WHERE user_id = ?.
-CREATE OR REPLACE VIEW public.matches AS
-    SELECT l.event_id, l.user_id, l.partner_id, greatest(l.created_at, r.created_at) AS matched_at
-    FROM public.likes l
-    JOIN public.likes r ON r.event_id = l.event_id AND r.user_id = l.partner_id AND r.partner_id = l.user_id
-    JOIN public.dating_events e ON e.id = l.event_id AND e.state = 4;
+-- Analytics read models of datemaker's own (src/datemaker/projections/); the
+-- platform's tables the follower also writes are in public (step 0001).
 -- datemaker's own statistics: the funnel of each event.
 CREATE TABLE IF NOT EXISTS datemaker.event_stats (
     event_id     BIGINT PRIMARY KEY,
@@ -268,23 +179,3 @@ CREATE TRIGGER history_is_never_truncated
     BEFORE TRUNCATE ON datemaker.datingevents_events
     FOR EACH STATEMENT EXECUTE FUNCTION datemaker.refuse_history_change();
 
-GRANT USAGE ON SCHEMA datemaker TO datemaker_service;
-GRANT SELECT ON public.users TO datemaker_service;
--- UPDATE only because the library serialises writers with LOCK TABLE ...
--- IN EXCLUSIVE MODE, which PostgreSQL allows to holders of UPDATE; the
--- trigger above still refuses every actual update.
-GRANT SELECT, INSERT, UPDATE ON datemaker.datingevents_events TO datemaker_service;
-GRANT SELECT, INSERT ON datemaker.datingevents_snapshots TO datemaker_service;
-GRANT USAGE ON SEQUENCE datemaker.datingevents_events_notification_id_seq TO datemaker_service;
-GRANT SELECT, INSERT, UPDATE, DELETE ON datemaker.handled_commands TO datemaker_service;
-GRANT SELECT, INSERT, UPDATE, DELETE ON datemaker.deadlines TO datemaker_service;
-GRANT SELECT, INSERT, UPDATE ON datemaker.outbox_position TO datemaker_service;
-GRANT SELECT, INSERT, UPDATE ON datemaker.meet_pace TO datemaker_service;
-GRANT SELECT, INSERT, UPDATE ON datemaker.event_summary TO datemaker_service;
-GRANT SELECT, INSERT, UPDATE, DELETE ON public.dating_events, public.dating_registrations,
-    public.dating_event_groups, public.likes, public.dislikes, public.reports,
-    datemaker.event_stats, datemaker.round_pairs, datemaker.round_sit_outs,
-    datemaker.projection_tracking TO datemaker_service;
-GRANT SELECT ON public.matches TO datemaker_service;
-
-COMMIT;
