@@ -261,3 +261,16 @@ def test_future_events_already_there_at_deploy_are_adopted_with_their_registrati
         assert app.catalog_wire_ids() == [7]  # the past one is left as it is
     finally:
         app.close()
+
+
+def test_a_rebuild_loses_nothing_the_bot_wrote_and_datemaker_has_not_taken_yet(platform):
+    from datemaker.projections.rebuild import rebuild
+
+    settings, app = platform.settings, platform.app
+    wire_id = platform.event_until(T.rules_at(START))
+    press_ready(settings, 11, wire_id)
+    bot(settings, "INSERT INTO public.dating_events (start_dttm) VALUES (%s)", START + timedelta(days=9))
+    rebuild(app, partial(connect, settings, autocommit=True))
+    assert rows(settings, "SELECT count(*) FROM public.dating_events") == [(2,)]  # the operator's row stays
+    assert platform.writes.take() == 2
+    assert 11 in app.get_event(wire_id).ready and len(app.catalog_wire_ids()) == 2
