@@ -4,10 +4,7 @@ with the service killed (-9) at chosen instants, and with two instances."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
-import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,10 +22,6 @@ TIMINGS = Timings(
     confirm_before=7, confirm_deadline=5, rules_before=3, round_length=2,
     break_length=1, ready_grace=1, rating_deadline=2,
 )
-
-
-def serve(settings) -> subprocess.Popen:
-    return service_process.serve(settings, DATEMAKER_CLOCK_LEASE_SECONDS="1")
 
 
 class Bot(TestBot):
@@ -76,24 +69,13 @@ def scenario(settings, app, kill_at: list[float] = (), instances: int = 1, resta
     async def main() -> Bot:
         bot = Bot(settings, wire_id)
         await bot.start()
-        services = [serve(settings) for _ in range(instances)]
         try:
-            for offset in kill_at:  # seconds after the start
-                await asyncio.sleep(max(0.0, (start + timedelta(seconds=offset) - datetime.now(UTC)).total_seconds()))
-                services[0].send_signal(signal.SIGKILL)
-                services[0].wait(10)
-                killed.append(offset)
-                if restart:
-                    services[0] = serve(settings)
-            while datetime.now(UTC) < finish_by and app.get_event(wire_id).state is not EventState.FINISHED:
-                await asyncio.sleep(0.2)
-            await asyncio.sleep(1.0)  # the last messages on their way
+            killed.extend(await service_process.live_event(
+                settings, start, finished=lambda: app.get_event(wire_id).state is EventState.FINISHED,
+                finish_by=finish_by, kill_at=kill_at, instances=instances, restart=restart,
+            ))
             return bot
         finally:
-            for process in services:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-                    process.wait(10)
             await bot.close()
 
     result: list[Bot] = []

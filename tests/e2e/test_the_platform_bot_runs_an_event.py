@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import subprocess
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -79,10 +77,6 @@ class PlatformBot(TestBot):
             self.matches_seen[user] = len(await asyncio.to_thread(self.sql, MATCHES, user, self.wire_id))
 
 
-def serve(settings) -> subprocess.Popen:
-    return service_process.serve(settings, DATEMAKER_CLOCK_LEASE_SECONDS="1")
-
-
 def scenario(settings, app, *, ready_check: bool, kill_at: float | None = None, instances: int = 1):
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=12)
     wire_id = app.schedule_event(start=start, timezone="Europe/Moscow", timings=TIMINGS, users_limit=4,
@@ -92,24 +86,18 @@ def scenario(settings, app, *, ready_check: bool, kill_at: float | None = None, 
     async def main() -> PlatformBot:
         bot = PlatformBot(settings, wire_id)
         await bot.start()
-        services = [serve(settings) for _ in range(instances)]
-        try:
-            for uid in PEOPLE:  # registration goes over RabbitMQ, as the bot does it
+
+        async def register() -> None:  # over RabbitMQ, as the bot does it
+            for uid in PEOPLE:
                 assert await bot.command("register_event", uid, event_id=wire_id) == {"user_registered": True}
-            if kill_at is not None:
-                await asyncio.sleep(max(0.0, (start + timedelta(seconds=kill_at) - datetime.now(UTC)).total_seconds()))
-                services[0].send_signal(signal.SIGKILL)
-                services[0].wait(10)
-                services[0] = serve(settings)
-            while datetime.now(UTC) < finish_by and app.get_event(wire_id).state is not EventState.FINISHED:
-                await asyncio.sleep(0.2)
-            await asyncio.sleep(1.5)  # the match messages on their way
+
+        try:
+            await service_process.live_event(
+                settings, start, finished=lambda: app.get_event(wire_id).state is EventState.FINISHED,
+                finish_by=finish_by, kill_at=[] if kill_at is None else [kill_at], instances=instances, first=register,
+            )
             return bot
         finally:
-            for process in services:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-                    process.wait(10)
             await bot.close()
 
     result: list[PlatformBot] = []

@@ -1,11 +1,15 @@
 """`datemaker serve` as a real process for the tests, pointed at a test's
-database, exchange and queue."""
+database, exchange and queue; and a live event run by such processes."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from datemaker.settings import Settings
 
@@ -27,3 +31,41 @@ def serve(settings: Settings, stderr: int | None = subprocess.PIPE, **extra_env:
     return subprocess.Popen(
         [sys.executable, "-m", "datemaker", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=stderr
     )
+
+
+async def live_event(
+    settings: Settings,
+    start: datetime,
+    *,
+    finished: Callable[[], bool],
+    finish_by: datetime,
+    kill_at: Sequence[float] = (),
+    instances: int = 1,
+    restart: bool = True,
+    first: Callable[[], Awaitable[None]] | None = None,
+) -> list[float]:
+    """Run `instances` services (1 s leases) until `finished()` or `finish_by`:
+    after `first()` (e.g. the bot registering), kill the first one (-9) at each
+    offset in seconds from `start`, starting it again unless told not to.
+    Returns the offsets it was killed at."""
+    services = [serve(settings, DATEMAKER_CLOCK_LEASE_SECONDS="1") for _ in range(instances)]
+    killed = []
+    try:
+        if first is not None:
+            await first()
+        for offset in kill_at:
+            await asyncio.sleep(max(0.0, (start + timedelta(seconds=offset) - datetime.now(UTC)).total_seconds()))
+            services[0].send_signal(signal.SIGKILL)
+            services[0].wait(10)
+            killed.append(offset)
+            if restart:
+                services[0] = serve(settings, DATEMAKER_CLOCK_LEASE_SECONDS="1")
+        while datetime.now(UTC) < finish_by and not finished():
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.5)  # the last messages on their way
+    finally:
+        for process in services:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(10)
+    return killed

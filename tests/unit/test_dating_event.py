@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import (
     AlreadyConfirmed,
     AlreadyRegistered,

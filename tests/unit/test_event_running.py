@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from datemaker.domain.errors import (
     AlreadyReady,
     NotParticipant,

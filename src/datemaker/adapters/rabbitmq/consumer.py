@@ -13,18 +13,11 @@ import hashlib
 from collections.abc import Callable, Sequence
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import aio_pika
-from aio_pika.abc import (
-    AbstractChannel,
-    AbstractExchange,
-    AbstractIncomingMessage,
-    AbstractQueue,
-    AbstractRobustConnection,
-)
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
-from datemaker.adapters.rabbitmq.topology import DEAD_LETTER_EXCHANGE, Topology, broker_url, declare_topology
+from datemaker.adapters.rabbitmq.topology import Topology, broker_url, declare_topology
 from datemaker.adapters.rabbitmq.wire import BadMessage, parse_command, text_headers, usable_chat_id
 from datemaker.app.bot_commands import Answer, BotCommand, bad_input
 from datemaker.app.pause import pause
@@ -33,6 +26,7 @@ from datemaker.logs import get_logger
 from datemaker.settings import Settings
 
 log = get_logger(__name__)
+
 
 @dataclass(frozen=True)
 class Received:
