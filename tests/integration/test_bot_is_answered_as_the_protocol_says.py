@@ -137,6 +137,22 @@ def test_a_duplicate_delivery_changes_state_once_and_gets_the_same_reply(env):
     assert app.get_event(wire_id).version == 2  # Scheduled, Registered: once
 
 
+def test_the_same_amqp_message_id_from_two_users_or_for_two_commands_is_two_commands(env):
+    settings, app, _ = env
+    wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")
+
+    async def scenario(bot: TestBot) -> None:
+        replies = []
+        for user, command in ((5, "register_event"), (6, "register_event"), (5, "cancel_registration")):
+            await bot.send(command, amqp_message_id="1", user_id=user, chat_id=user, event_id=wire_id)
+            replies.append((await bot.reply()).body)
+        assert replies == [{"user_registered": True}, {"user_registered": True}, {"registration_cancelled": True}]
+
+    with_bot(settings, app, scenario)
+    event = app.get_event(wire_id)
+    assert event.is_registered(6) and not event.is_registered(5)
+
+
 BAD_INPUTS = [
     (b"launch_rockets", {"user_id": 1, "chat_id": 1}, "unknown command"),
     (b"register_event", {"chat_id": 1, "event_id": 1}, "missing header: user_id"),

@@ -29,3 +29,15 @@ def test_wire_ids_map_to_stable_distinct_uuids():
 def test_wire_ids_are_positive_integers(bad):
     with pytest.raises(ValueError):
         event_uuid(bad)
+
+
+def test_a_profile_with_values_the_pairing_cannot_use_becomes_neutral():
+    from datetime import date
+
+    from datemaker.app.dating_events import profile_from_row
+
+    odd = profile_from_row((1, "x", "1066-10-14", "", float("inf"), 9))
+    assert (odd.sex, odd.birthday, odd.city, odd.rating, odd.manual_score) == (None, None, None, 0.0, 3)
+    assert profile_from_row((2, "f", "not a date", "Kazan", float("nan"), None)).rating == 0.0
+    fine = profile_from_row((3, "M", date(1995, 5, 5), "Kazan", 3.5, 2))
+    assert (fine.sex, fine.birthday, fine.rating) == ("M", date(1995, 5, 5), 3.5)

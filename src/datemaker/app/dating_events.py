@@ -9,6 +9,7 @@ injected so tests never wait on real time."""
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,7 @@ log = get_logger(__name__)
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
+OLDEST_BIRTHDAY = date(1900, 1, 1)  # older: a typo, not a person
 
 
 def utc_now() -> datetime:
@@ -41,17 +43,24 @@ def utc_now() -> datetime:
 
 
 def profile_from_row(row: Sequence[Any]) -> Profile:
-    """A users-table row as a pairing profile; odd values become neutral ones."""
+    """A users-table row as a pairing profile; odd values become neutral ones
+    (REAL admits Infinity and NaN, which would poison the pairing's scores)."""
     _, sex, birthday, city, rating, manual_score = row
     sex = sex.upper() if isinstance(sex, str) and sex.upper() in ("M", "F") else None
     if isinstance(birthday, str):
-        birthday = date.fromisoformat(birthday) if birthday else None
+        try:
+            birthday = date.fromisoformat(birthday) if birthday else None
+        except ValueError:
+            birthday = None
+    if birthday is not None and birthday < OLDEST_BIRTHDAY:
+        birthday = None
+    rating = float(rating) if isinstance(rating, int | float) and math.isfinite(rating) else 0.0
     score = int(manual_score) if manual_score is not None else 2
     return Profile(
         sex=sex,
         birthday=birthday,
         city=city or None,
-        rating=float(rating or 0.0),
+        rating=rating,
         manual_score=min(max(score, 1), 3),
     )
 

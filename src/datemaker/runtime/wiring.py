@@ -107,9 +107,12 @@ class Service:
     async def _forget_old_replies(self, stop: asyncio.Event) -> None:
         app = self.container.app
         while not stop.is_set():
-            removed = await asyncio.to_thread(app.forget_handled_before, REPLY_MEMORY_SECONDS)
-            if removed:
-                log.info("forgot old replies", count=removed)
+            try:
+                removed = await asyncio.to_thread(app.forget_handled_before, REPLY_MEMORY_SECONDS)
+                if removed:
+                    log.info("forgot old replies", count=removed)
+            except Exception as exc:  # housekeeping must not stop the service: next time
+                log.error("old replies could not be forgotten", error=repr(exc))
             await pause(stop, FORGET_REPLIES_EVERY_SECONDS)
 
     def problems(self) -> list[str]:

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
@@ -157,19 +158,34 @@ class BotConsumer:
             await message.nack(requeue=True)
 
     async def _settle_batch(self, received: list[Received], answers: list[Answer], topology: Topology) -> None:
-        """Publish every reply and dead letter (confirmed), then ack the batch."""
+        """Publish every reply and dead letter (confirmed), then ack each
+        message whose publishing succeeded. One that failed is handed back
+        (requeued): its redelivery finds the stored reply and changes nothing
+        twice. An ack never covers a message that was not settled."""
         handled = iter(answers)
         settled = [(r, r.answer if r.command is None else next(handled)) for r in received]
+        outcomes = await asyncio.gather(*(self._publish(r, answer, topology) for r, answer in settled),
+                                        return_exceptions=True)
+        failed = [i for i, outcome in enumerate(outcomes) if isinstance(outcome, BaseException)]
         try:
-            await asyncio.gather(*(self._publish(r, answer, topology) for r, answer in settled))
-            # One ack for the batch: every earlier delivery is settled by now.
-            await received[-1].message.ack(multiple=True)
-        except Exception as exc:  # broker trouble: unacked messages come back
+            if not failed:
+                # One ack for the batch: every earlier delivery is settled by now.
+                await received[-1].message.ack(multiple=True)
+            else:
+                for i in failed:
+                    log.warning("could not settle a message; it goes back to the queue", error=repr(outcomes[i]))
+                for (r, _), outcome in zip(settled, outcomes, strict=True):
+                    if isinstance(outcome, BaseException):
+                        await r.message.nack(requeue=True)
+                    else:
+                        await r.message.ack()
+        except Exception as exc:  # broker trouble: whatever is unacked comes back on a new channel
             log.warning("could not settle a batch; it will be redelivered", error=repr(exc))
             return
         now = time.monotonic()
-        for r, answer in settled:
-            self._on_answer(r.command.name if r.command else "invalid", answer.outcome, now - r.arrived)
+        for (r, answer), outcome in zip(settled, outcomes, strict=True):
+            if not isinstance(outcome, BaseException):
+                self._on_answer(r.command.name if r.command else "invalid", answer.outcome, now - r.arrived)
 
     async def _answers(self, commands: list[BotCommand]) -> list[Answer]:
         if not commands:
@@ -202,10 +218,23 @@ class BotConsumer:
             await topology.dead_letters.publish(
                 aio_pika.Message(
                     body=message.body,
-                    headers={**(message.headers or {}), "x-datemaker-error": error},
+                    headers={**encodable(message.headers or {}), "x-datemaker-error": error},
                     message_id=message.message_id,
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 ),
                 routing_key=self.settings.rabbitmq_queue,
             )
             log.warning("dead-lettered", command=command, error=error)
+
+
+def encodable(value: Any) -> Any:
+    """Headers as received, in a form they can be published again: a long
+    string that was not UTF-8 arrives as bytes, which the encoder refuses,
+    so it goes back as a byte array (the same bytes)."""
+    if isinstance(value, bytes):
+        return bytearray(value)
+    if isinstance(value, dict):
+        return {key: encodable(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [encodable(v) for v in value]
+    return value

@@ -114,7 +114,7 @@ def parse_command(
             raise BadMessage("missing header: reaction", chat_id)
         if reaction not in REACTIONS:
             raise BadMessage("header reaction must be like, dislike or report", chat_id)
-    key, seen_before = dedupe_key(body, headers, amqp_message_id, redelivered)
+    key, seen_before = dedupe_key(body, headers, amqp_message_id, redelivered, user_id=user_id or 0, command=name)
     return BotCommand(
         name=name,
         user_id=user_id or 0,
@@ -127,18 +127,21 @@ def parse_command(
 
 
 def dedupe_key(
-    body: bytes, headers: Mapping[str, str], amqp_message_id: str | None, redelivered: bool
+    body: bytes, headers: Mapping[str, str], amqp_message_id: str | None, redelivered: bool,
+    *, user_id: int = 0, command: str = "",
 ) -> tuple[str, bool]:
     """Where a command's reply is kept, and whether to look there first.
 
-    With an AMQP message_id (stable per logical message) that id is the key,
-    always looked up. Without one, the key is the message's content (body and
+    With an AMQP message_id (stable per logical message) that id, for this
+    user and this command, is the key, always looked up: the same id from two
+    users (or for two commands) is two commands. Without one, the key is the message's content (body and
     headers, which include the bot's own message_id and chat_id) and it is
     looked up only on a redelivery: a fresh delivery is always a new action,
     even when a user repeats the same button, and it overwrites the stored
     reply, so a redelivery finds the reply of its own latest handling."""
     if amqp_message_id:
-        return "amqp:" + hashlib.sha256(amqp_message_id.encode()).hexdigest(), True
+        scoped = f"{user_id}\0{command}\0{amqp_message_id}"
+        return "amqp:" + hashlib.sha256(scoped.encode()).hexdigest(), True
     digest = hashlib.sha256(body)
     for name in sorted(headers):
         digest.update(b"\0" + name.encode() + b"\0" + headers[name].encode())

@@ -29,12 +29,14 @@ from datetime import datetime, timedelta
 
 from eventsourcing.persistence import IntegrityError
 
+from datemaker.app.clock.failing import FailingEvents
 from datemaker.app.clock.plans_ahead import PlansAhead
 from datemaker.app.clock.room_jobs import Job, Lanes, RoomJobs, ThreadLanes, Work, end_round_calls, make_rooms_now
 from datemaker.app.clock.save_pipeline import SavePipeline, Stepped
 from datemaker.app.dating_events import DatingEvents, TooMuchContention
 from datemaker.app.live_states import LiveEvents
-from datemaker.app.ports import Names, RoomsPort
+from datemaker.app.ports import Names, RoomsPort, StoreUnavailable
+from datemaker.app.retry import Backoff
 from datemaker.domain import timeline
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent
@@ -45,6 +47,7 @@ log = get_logger(__name__)
 
 CATCH_UP_LOOKBACK = timedelta(days=2)  # events that started this long ago may still owe attendance
 PREPARE_SLICE_SECONDS = 0.02
+OUTAGE_BACKOFF = Backoff(base=0.1, cap=2.0)  # while the store does not answer
 
 
 class RoundClock:
@@ -79,6 +82,8 @@ class RoundClock:
         self._on_fired = on_fired or (lambda action, skew: None)
         self.ready = asyncio.Event()
         self.alive_at = 0.0  # monotonic time of the last pass, for readiness
+        self.outages = 0  # passes the store did not answer
+        self.failing = FailingEvents(self._rng)
         self.jobs = RoomJobs(app, rooms, clock=self.clock, names=names)
         self.lanes: Lanes | None = None  # None: jobs run inline, at once
         self._queued: set[Job] = set()
@@ -115,20 +120,32 @@ class RoundClock:
 
     def _run_until(self, halt: threading.Event) -> None:
         next_catch_up = next_claim = time.monotonic()
+        failures = 0
         while not halt.is_set():
             self.alive_at = time.monotonic()
-            if self.reads_attendance and self.alive_at >= next_catch_up:
-                next_catch_up = self.alive_at + self.catch_up_seconds
-                self.catch_up()
-            self._fire_watched()
-            if self._fire_staged(self.clock()):
-                continue  # more may be due already
-            if time.monotonic() >= next_claim:
-                next_claim = time.monotonic() + self.tick_seconds
-                if self._claim(ahead=self.lookahead_seconds) >= self.batch:
-                    next_claim = 0.0  # a backlog: ask again at once
-                continue
-            if self._prepare_some(PREPARE_SLICE_SECONDS):
+            try:
+                if self.reads_attendance and self.alive_at >= next_catch_up:
+                    next_catch_up = self.alive_at + self.catch_up_seconds
+                    self.catch_up()
+                self._fire_watched()
+                if self._fire_staged(self.clock()):
+                    failures = 0
+                    continue  # more may be due already
+                if time.monotonic() >= next_claim:
+                    next_claim = time.monotonic() + self.tick_seconds
+                    if self._claim(ahead=self.lookahead_seconds) >= self.batch:
+                        next_claim = 0.0  # a backlog: ask again at once
+                    failures = 0
+                    continue
+                if self._prepare_some(PREPARE_SLICE_SECONDS):
+                    continue
+            except StoreUnavailable as exc:
+                # A database restart is routine: wait, and take up where we were.
+                failures += 1
+                self.outages += 1
+                log.warning("event store unavailable; the clock tries again", attempt=failures,
+                            error=type(exc.__cause__ or exc).__name__)
+                halt.wait(max(0.05, OUTAGE_BACKOFF.delay(min(failures, 6), self._rng)))
                 continue
             halt.wait(min(self._seconds_to_next(), max(next_claim - time.monotonic(), 0.0)))
 
@@ -179,7 +196,14 @@ class RoundClock:
             del self._staged[wire_id]
         batches = [[(wire_id, at) for at, wire_id in due[start : start + self.batch]]
                    for start in range(0, len(due), self.batch)]
-        self._pipeline.run(lambda batch=batch: self._take_steps(batch) for batch in batches)
+        try:
+            self._pipeline.run(lambda batch=batch: self._take_steps(batch) for batch in batches)
+        except StoreUnavailable:
+            # Staged again, to be fired once the store answers; what was saved
+            # already has nothing left to do then, and the rest is loaded afresh.
+            for at, wire_id in due:
+                self._staged.setdefault(wire_id, at)
+            raise
         return len(due)
 
     def _load(self, wire_ids: list[int]) -> None:
@@ -200,9 +224,23 @@ class RoundClock:
         now = self.clock()
         began = time.perf_counter()
         events = self._known.take_all([wire_id for wire_id, _ in due])  # back in only once saved
-        fired = [(event, *self._step(event, now)) for event in events]
-        changed = [event for event in events if self._worth_saving(event)]
-        return Stepped(due, now, fired, changed, time.perf_counter() - began)
+        fired, stepped_due = [], []
+        for event, deadline in zip(events, due, strict=True):
+            try:
+                fired.append((event, *self._step(event, now)))
+            except (StoreUnavailable, IntegrityError):
+                raise
+            except Exception as exc:  # one event's failing step never holds up the others
+                self._quarantine(event.wire_id, exc, now)
+                continue
+            stepped_due.append(deadline)
+        if not fired:
+            return None
+        changed = [event for event, *_ in fired if self._worth_saving(event)]
+        return Stepped(stepped_due, now, fired, changed, time.perf_counter() - began)
+
+    def _quarantine(self, wire_id: int, exc: Exception, now: datetime) -> None:
+        self._staged[wire_id] = self.failing.retry_at(wire_id, exc, now)
 
     def _save(self, stepped: Stepped) -> None:
         began = time.perf_counter()
@@ -219,7 +257,8 @@ class RoundClock:
             for wire_id, at in stepped.due:
                 self.fire(wire_id, at)
             return
-        for (event, scheduled, taken, ended), (_, at) in zip(stepped.fired, stepped.due):
+        for (event, scheduled, taken, ended), (_, at) in zip(stepped.fired, stepped.due, strict=True):
+            self.failing.recovered(event.wire_id)
             self._remember(event)
             self._after_save(event, stepped.now, scheduled or at, taken, ended)
 
@@ -242,6 +281,11 @@ class RoundClock:
             fired = self.app.with_retries(attempt)
         except TooMuchContention:
             log.error("gave up firing a deadline after repeated conflicts", event_id=wire_id)
+            return []
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # as in a batch: this event later, the others now
+            self._quarantine(wire_id, exc, self.clock())
             return []
         if fired is None:
             return []

@@ -1,0 +1,72 @@
+"""A PostgreSQL restart is routine maintenance: while the database does not
+answer, the round clock waits and tries again; once it is back, the due
+deadline fires, once, and the clock is still running."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from datemaker.adapters.event_store import persistence_env
+from datemaker.adapters.fake_rooms import FakeRooms
+from datemaker.app.clock.round_clock import RoundClock
+from datemaker.app.dating_events import DatingEvents
+from datemaker.domain.lifecycle import EventState
+from datemaker.domain.timings import Timings
+
+from ..support.clock import T0, FakeClock
+from ..support.postgres import pg_settings
+from ..support.tcp_proxy import CuttableProxy
+from ..support.world import profile
+
+pytestmark = pytest.mark.postgres
+
+START = T0 + timedelta(days=2)
+WAIT = 15.0
+
+
+async def until(condition, what: str) -> None:
+    """Poll `condition` (bounded): the clock runs on a thread of its own."""
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {WAIT:.0f} s: {what}")
+        await asyncio.sleep(0.05)
+
+
+def test_the_clock_waits_out_the_outage_and_fires_the_deadline_once(postgres_settings):
+    proxy = CuttableProxy(postgres_settings.postgres_port)
+    through_proxy = pg_settings(postgres_settings.postgres_db, POSTGRES_PORT=proxy.port)
+    clock = FakeClock()
+    app = DatingEvents(env=persistence_env(through_proxy), clock=clock)
+    direct = DatingEvents(env=persistence_env(postgres_settings), clock=clock)
+    wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")
+    app.register(wire_id, 1, profile(1))
+    round_clock = RoundClock(app, FakeRooms(), clock=clock, lease_seconds=1.0)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(round_clock.run(stop))
+        try:
+            await asyncio.wait_for(round_clock.ready.wait(), WAIT)
+            proxy.cut()
+            clock.now = Timings().confirmation_opens_at(START)  # due now, while the database is away
+            await until(lambda: round_clock.outages >= 2, "the clock met the outage")
+            assert not task.done()
+            proxy.restore()
+            await until(lambda: direct.get_event(wire_id).state is EventState.REG_CONFIRM, "the deadline fired")
+            assert not task.done()
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, WAIT)
+
+    try:
+        asyncio.run(scenario())
+        kinds = [type(e).__name__ for e in direct.history(wire_id)]
+        assert kinds.count("ConfirmationOpened") == 1
+    finally:
+        app.close()
+        direct.close()
+        proxy.close()
