@@ -21,7 +21,7 @@ from ..support.postgres import pg_settings
 from ..support.tcp_proxy import CuttableProxy
 from ..support.world import profile
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # waits out real connection timeouts
 
 START = T0 + timedelta(days=2)
 WAIT = 15.0

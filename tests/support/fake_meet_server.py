@@ -46,7 +46,8 @@ class FakeMeetServer:
         self.sessions: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._failures: dict[str, deque[int]] = defaultdict(deque)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll: stopping the server (once per test) need not take half a second.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
 
     @property
     def endpoint(self) -> str:

@@ -18,7 +18,7 @@ from datemaker.app.dating_events import DatingEvents
 from datemaker.app.leadership import lead
 from datemaker.app.live_states import LiveEvents
 from datemaker.app.pause import pause
-from datemaker.app.ports import Leadership, SoleLeader
+from datemaker.app.ports import Leadership, SoleLeader, StoreUnavailable
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.logs import get_logger
 
@@ -63,7 +63,15 @@ class OutboxRelay:
         self.after_projection = after_projection
 
     async def run(self, stop: asyncio.Event) -> None:
-        await lead(self.leadership, stop, self._relay)  # or stand by while another instance relays
+        failures = 0
+        while not stop.is_set():
+            try:
+                await lead(self.leadership, stop, self._relay)  # or stand by while another instance relays
+            except StoreUnavailable as exc:  # a database restart: from the stored position again
+                failures += 1
+                log.warning("event store unavailable; the relay tries again", attempt=failures,
+                            error=type(exc.__cause__ or exc).__name__)
+                await pause(stop, min(0.1 * 2**failures, 5.0))
 
     async def _relay(self, stop: asyncio.Event) -> None:
         position = await asyncio.to_thread(self.app.outbox_position, POSITION_NAME)
