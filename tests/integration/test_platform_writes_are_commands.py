@@ -230,12 +230,11 @@ def test_the_outbox_waits_until_the_platform_rows_are_written(platform):
 
     relay = OutboxRelay(app, publish=None, after_projection=True)  # type: ignore[arg-type]
     head = app.recorder.max_notification_id()
-    assert relay.readable_head() == 0  # the follower has written nothing yet: nothing may go out
-    assert relay.read(0, relay.readable_head()) == (0, [])
+    held_at, messages = relay.read(0)  # the follower has written nothing yet
+    assert messages == [] and held_at == head - 1  # everything before the confirmation request, not it
     platform.follower.step()
-    assert relay.readable_head() == head
-    _, messages = relay.read(0, relay.readable_head())
-    assert [m.command for m in messages] == ["confirm_registration"]
+    last, messages = relay.read(held_at)
+    assert last == head and [m.command for m in messages] == ["confirm_registration"]
     # What the bot selects on that message finds its row now.
     found = rows(settings, "SELECT DISTINCT e.id, (r.user_id IS NOT NULL) AS registered FROM public.dating_events e"
                  " LEFT JOIN (SELECT * FROM public.dating_registrations WHERE user_id = %s) r ON e.id = r.event_id"
@@ -274,3 +273,18 @@ def test_a_rebuild_loses_nothing_the_bot_wrote_and_datemaker_has_not_taken_yet(p
     assert rows(settings, "SELECT count(*) FROM public.dating_events") == [(2,)]  # the operator's row stays
     assert platform.writes.take() == 2
     assert 11 in app.get_event(wire_id).ready and len(app.catalog_wire_ids()) == 2
+
+
+def test_messages_that_read_nothing_back_are_not_held_for_the_follower(platform):
+    from datemaker.app.outbox import OutboxRelay
+
+    app = platform.app
+    wire_id = platform.event_until(T.round_starts_at(START, 1) - timedelta(seconds=1), ready_check=False)
+    relay = OutboxRelay(app, publish=None, after_projection=True)  # type: ignore[arg-type]
+    position = app.recorder.max_notification_id()
+    platform.clock.now = T.round_starts_at(START, 1)
+    platform.world.round_clock.fire_due()  # round 1: invitations; the follower is behind now
+    last, messages = relay.read(position)
+    assert last == app.recorder.max_notification_id() > platform.follower.stored_position()
+    assert {"invite_to_meeting", "send_partner_profile"} <= {m.command for m in messages}
+    assert app.get_event(wire_id).state is EventState.RUNNING

@@ -27,6 +27,8 @@ log = get_logger(__name__)
 POSITION_NAME = "bot"
 OUTBOX_LOCK_KEY = 0x646D5F6F7574  # the advisory lock one relay holds
 ENDINGS = {"Finished": "finished", "Skipped": "skipped", "Cancelled": "cancelled"}
+# Messages upon which the platform's bot reads its tables (PLATFORM.md).
+READ_BACK = frozenset({"confirm_registration", "send_ready_for_event_request", "send_match_message"})
 
 
 class OutboxRelay:
@@ -57,9 +59,10 @@ class OutboxRelay:
         self.published = 0
         self._on_event_ended = on_event_ended or (lambda outcome: None)
         self._ended: list[str] = []  # outcomes read but not yet relayed
-        # The bot reads the platform tables when a message arrives (the event
-        # to confirm, the matches, the row its "I am ready" updates): a
-        # message goes out only once the analytics follower wrote them.
+        # The bot reads the platform tables when some messages arrive (the
+        # event to confirm, the matches, the row its "I am ready" updates):
+        # such a message, and what follows it, goes out only once the
+        # analytics follower wrote the rows of the change that called for it.
         self.after_projection = after_projection
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -77,11 +80,14 @@ class OutboxRelay:
         position = await asyncio.to_thread(self.app.outbox_position, POSITION_NAME)
         log.info("relaying the event log to the bot", position=position)
         while not stop.is_set():
-            if await asyncio.to_thread(self.readable_head) <= position:
+            if await asyncio.to_thread(self.app.recorder.max_notification_id) == position:
                 await pause(stop, self.tick_seconds)
                 continue
             await self._let_burst_settle(stop)
-            last, messages = await asyncio.to_thread(self.read, position, self.readable_head())
+            last, messages = await asyncio.to_thread(self.read, position)
+            if last == position:  # held back until the platform rows are written
+                await pause(stop, self.tick_seconds)
+                continue
             if not await asyncio.to_thread(self.leadership.still_held):
                 log.warning("outbox leadership lost")
                 return
@@ -109,26 +115,24 @@ class OutboxRelay:
                 return
             head = newer
 
-    def readable_head(self) -> int:
-        """The last notification whose messages may go out now."""
-        head = self.app.recorder.max_notification_id() or 0
-        if self.after_projection:
-            head = min(head, self.app.store.projected_position() or 0)
-        return head
-
-    def read(self, position: int, up_to: int | None = None) -> tuple[int, list[Outgoing]]:
-        """Messages for the notifications after `position` (up to `up_to`), and the last id read."""
-        notifications = self.app.recorder.select_notifications(start=position + 1, limit=self.chunk, stop=up_to)
+    def read(self, position: int) -> tuple[int, list[Outgoing]]:
+        """Messages for the notifications after `position`, and the last id
+        read: up to the first whose messages need platform rows not yet written."""
+        notifications = self.app.recorder.select_notifications(start=position + 1, limit=self.chunk)
+        projected = self.app.store.projected_position() if self.after_projection else None
         messages: list[Outgoing] = []
         last = position
         self._ended.clear()
         for notification in notifications:
-            last = notification.id
             recorded = self.app.mapper.to_domain_event(notification)
             if isinstance(recorded, DatingEvent.Event):
                 event = self._states.after(recorded)
-                messages += messages_for(recorded, event, self.extensions)
+                found = messages_for(recorded, event, self.extensions)
+                if projected is not None and notification.id > projected and READ_BACK & {m.command for m in found}:
+                    break  # read again once projected (the state is reloaded then)
+                messages += found
                 outcome = ENDINGS.get(type(recorded).__name__)
                 if outcome:
                     self._ended.append(outcome)
+            last = notification.id
         return last, messages
