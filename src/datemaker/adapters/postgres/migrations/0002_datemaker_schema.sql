@@ -95,7 +95,7 @@ CREATE TABLE IF NOT EXISTS datemaker.outbox_position (
 
 -- Google Meet quotas belong to the account, not to one instance: the next
 -- free slot of each kind of call (create, write, read), claimed atomically by
--- every instance (adapters/meet_pace.py).
+-- every instance (adapters/meet/pace.py).
 CREATE TABLE IF NOT EXISTS datemaker.meet_pace (
     name      TEXT PRIMARY KEY,
     next_free TIMESTAMPTZ NOT NULL
