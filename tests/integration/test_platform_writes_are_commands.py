@@ -232,6 +232,7 @@ def test_the_outbox_waits_until_the_platform_rows_are_written(platform):
     head = app.recorder.max_notification_id()
     held_at, messages = relay.read(0)  # the follower has written nothing yet
     assert messages == [] and held_at == head - 1  # everything before the confirmation request, not it
+    assert relay.held_for == head  # and the relay knows what it waits for
     platform.follower.step()
     last, messages = relay.read(held_at)
     assert last == head and [m.command for m in messages] == ["confirm_registration"]

@@ -64,6 +64,7 @@ class OutboxRelay:
         # such a message, and what follows it, goes out only once the
         # analytics follower wrote the rows of the change that called for it.
         self.after_projection = after_projection
+        self.held_for = 0  # the notification a read stopped at, waiting for the follower
 
     async def run(self, stop: asyncio.Event) -> None:
         failures = 0
@@ -82,6 +83,9 @@ class OutboxRelay:
         while not stop.is_set():
             if await asyncio.to_thread(self.app.recorder.max_notification_id) == position:
                 await pause(stop, self.tick_seconds)
+                continue
+            if self.held_for and await asyncio.to_thread(self.app.store.projected_position) < self.held_for:
+                await pause(stop, self.tick_seconds)  # not read again (and reloaded) until it may go
                 continue
             await self._let_burst_settle(stop)
             last, messages = await asyncio.to_thread(self.read, position)
@@ -123,13 +127,15 @@ class OutboxRelay:
         messages: list[Outgoing] = []
         last = position
         self._ended.clear()
+        self.held_for = 0
         for notification in notifications:
             recorded = self.app.mapper.to_domain_event(notification)
             if isinstance(recorded, DatingEvent.Event):
                 event = self._states.after(recorded)
                 found = messages_for(recorded, event, self.extensions)
                 if projected is not None and notification.id > projected and READ_BACK & {m.command for m in found}:
-                    break  # read again once projected (the state is reloaded then)
+                    self.held_for = notification.id  # read again once projected (the state is reloaded then)
+                    break
                 messages += found
                 outcome = ENDINGS.get(type(recorded).__name__)
                 if outcome:
