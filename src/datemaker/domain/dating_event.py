@@ -375,6 +375,8 @@ class DatingEvent(Aggregate):
             and (step := timeline.next_step(self, with_rooms=False)) is not None
             and step.at <= now
         ):
+            if self.retry_not_before is not None:
+                self._steps_resumed(at=now)
             action = step.action
             if action == timeline.CLOSE_CONFIRMATION:
                 self.close_confirmation(now, seed, never_meet, prepared)
@@ -384,6 +386,35 @@ class DatingEvent(Aggregate):
                 getattr(self, action)(now)  # open_confirmation, announce_rules, end_round, ...
             taken.append(action)
         return taken
+
+    # --- a step that failed ----------------------------------------------
+
+    # Class defaults: histories recorded before these facts existed load with them.
+    step_failure: dict[str, Any] | None = None  # {"error", "since", "failures"}
+    retry_not_before: datetime | None = None  # the steps wait until then
+
+    def note_step_failed(self, error: str, at: datetime, retry_at: datetime) -> None:
+        """The clock could not take the next step (`error` is the failure's
+        class): recorded, and the steps wait until `retry_at`. The next step
+        taken records that they resumed."""
+        if self.state.is_over:
+            raise EventOver(f"dating event {self.wire_id} is over")
+        self._step_failed(error=error, at=at, retry_at=retry_at)
+
+    @event("StepFailed")
+    def _step_failed(self, error: str, at: datetime, retry_at: datetime) -> None:
+        earlier = self.step_failure or {}
+        self.step_failure = {
+            "error": error,
+            "since": earlier.get("since", at.isoformat()),
+            "failures": int(earlier.get("failures", 0)) + 1,
+        }
+        self.retry_not_before = retry_at
+
+    @event("StepsResumed")
+    def _steps_resumed(self, at: datetime) -> None:
+        self.step_failure = None
+        self.retry_not_before = None
 
     # --- rules, rooms and rounds -------------------------------------------
 

@@ -35,7 +35,16 @@ class Step:
 
 def next_step(event: DatingEvent, *, with_rooms: bool = True) -> Step | None:
     """The earliest pending step, or None when the event is over. Without
-    rooms: only the steps the aggregate takes by itself."""
+    rooms: only the steps the aggregate takes by itself. After a step failed,
+    it waits until the retry the failure recorded."""
+    step = _pending_step(event, with_rooms)
+    wait = event.retry_not_before
+    if step is not None and wait is not None and step.at < wait:
+        return Step(wait, step.action)
+    return step
+
+
+def _pending_step(event: DatingEvent, with_rooms: bool) -> Step | None:
     t, start = event.timings, event.start
     state = event.state
     if state is EventState.NOT_STARTED:

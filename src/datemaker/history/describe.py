@@ -121,6 +121,12 @@ def _reason(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
     return [f"reason: {e.get('reason')}"]
 
 
+def _step_failed(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
+    retry = e.get("retry_at")
+    local = datetime.fromisoformat(retry).astimezone(zone).strftime("%H:%M:%S") if retry else "?"
+    return [f"the clock's next step failed ({e.get('error')}); tried again at {local}"]
+
+
 def _generic(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
     shown = {k: v for k, v in e.fields.items() if k != "state"}
     return [", ".join(f"{k}={json.dumps(v, ensure_ascii=False, sort_keys=True)}" for k, v in shown.items())]
@@ -144,6 +150,8 @@ DESCRIBERS: dict[str, Callable[[Entry, Plan | None, ZoneInfo], Lines]] = {
     "PartnerRated": _rated,
     "AttendanceRecorded": _attendance,
     "Finished": _finished,
+    "StepFailed": _step_failed,
+    "StepsResumed": lambda e, p, z: ["the clock's steps go on again"],
 }
 
 

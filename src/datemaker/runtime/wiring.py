@@ -145,7 +145,9 @@ def build_service(container: Container, rooms: RoomsPort | None = None, metrics_
         call=metrics.meet_call,
         quota_wait=lambda pace, seconds: metrics.meet_quota_wait.observe(seconds),
     ))
-    clock = RoundClock(app, rooms, lease_seconds=settings.clock_lease_seconds, on_fired=metrics.deadline_fired)
+    clock = RoundClock(app, rooms, lease_seconds=settings.clock_lease_seconds, on_fired=metrics.deadline_fired,
+                       on_step_failed=metrics.step_failed)
+    metrics.failing_events.set_function(lambda: len(clock.failing.attempts))
     writes = PlatformWrites(app, display_timezone=settings.display_timezone, lease_seconds=settings.clock_lease_seconds)
     service = Service(container, metrics, consumer, clock, writes, followers=followers if followers is not None else {})
     port = settings.metrics_port if metrics_port is None else metrics_port

@@ -57,6 +57,12 @@ class Metrics:
             "datemaker_meet_quota_wait_seconds", "Time spent waiting for Meet quota before a call.",
             buckets=SKEW_BUCKETS, registry=r,
         )
+        self.step_failures = Counter(
+            "datemaker_deadline_step_failures", "Deadline steps that raised (the event is quarantined), by error class.",
+            ["error"], registry=r,
+        )
+        self.failing_events = Gauge("datemaker_failing_events", "Events whose last step failed, waiting for a retry.",
+                                    registry=r)
         self.rooms_reserved = Counter("datemaker_meet_rooms_reserved", "Meet rooms made ahead.", registry=r)
         for outcome in ("finished", "skipped", "cancelled"):
             self.events_ended.labels(outcome)  # present from the start, at 0
@@ -70,6 +76,9 @@ class Metrics:
 
     def deadline_fired(self, action: str, skew_seconds: float) -> None:
         self.deadline_skew.labels(action).observe(max(skew_seconds, 0.0))
+
+    def step_failed(self, error: str) -> None:
+        self.step_failures.labels(error).inc()
 
     def message_published(self, command: str) -> None:
         self.published.labels(command).inc()

@@ -64,6 +64,7 @@ class RoundClock:
         kept: int = 10_000,
         rng: random.Random | None = None,
         on_fired: Callable[[str, float], None] | None = None,
+        on_step_failed: Callable[[str], None] | None = None,
         names: Names | None = None,
         catch_up_seconds: float = 600.0,
     ) -> None:
@@ -83,7 +84,7 @@ class RoundClock:
         self.ready = asyncio.Event()
         self.alive_at = 0.0  # monotonic time of the last pass, for readiness
         self.outages = 0  # passes the store did not answer
-        self.failing = FailingEvents(self._rng)
+        self.failing = FailingEvents(app, self._rng, on_step_failed)
         self.jobs = RoomJobs(app, rooms, clock=self.clock, names=names)
         self.lanes: Lanes | None = None  # None: jobs run inline, at once
         self._queued: set[Job] = set()
@@ -231,16 +232,13 @@ class RoundClock:
             except (StoreUnavailable, IntegrityError):
                 raise
             except Exception as exc:  # one event's failing step never holds up the others
-                self._quarantine(event.wire_id, exc, now)
+                self._staged[event.wire_id] = self.failing.quarantine(event.wire_id, exc, now)
                 continue
             stepped_due.append(deadline)
         if not fired:
             return None
         changed = [event for event, *_ in fired if self._worth_saving(event)]
         return Stepped(stepped_due, now, fired, changed, time.perf_counter() - began)
-
-    def _quarantine(self, wire_id: int, exc: Exception, now: datetime) -> None:
-        self._staged[wire_id] = self.failing.retry_at(wire_id, exc, now)
 
     def _save(self, stepped: Stepped) -> None:
         began = time.perf_counter()
@@ -285,7 +283,7 @@ class RoundClock:
         except StoreUnavailable:
             raise
         except Exception as exc:  # as in a batch: this event later, the others now
-            self._quarantine(wire_id, exc, self.clock())
+            self._staged[wire_id] = self.failing.quarantine(wire_id, exc, self.clock())
             return []
         if fired is None:
             return []
