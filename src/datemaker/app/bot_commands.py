@@ -40,6 +40,9 @@ REPLY_KEY = {
     "ready_for_event": "ready_confirmed",
     "rate_partner": "partner_rated",
 }
+# The bot shows ten events: the listing holds the soonest ten one can see
+# (about 2 KB; far under the 16 KiB a reply may take).
+LISTED_EVENTS = 10
 COMMANDS = frozenset({"list_events", *REPLY_KEY})
 OPEN_FOR_REGISTRATION = (EventState.NOT_STARTED, EventState.REG_CONFIRM)
 # A failing store, or another writer that saved first: the batch is redone.
@@ -96,6 +99,22 @@ class _Batch:
         if found is None:
             raise UnknownEvent(f"no dating event {wire_id}")
         return found
+
+    def events(self, wire_ids: Sequence[int]) -> list[DatingEvent]:
+        """Those that exist, loaded together (one query for the warm ones)."""
+        wanted = [w for w in wire_ids if w not in self.loaded]
+        if wanted:
+            try:
+                for found in self.warm.take_all(wanted):
+                    self.loaded[found.wire_id] = found
+            except UnknownEvent:  # one of them is gone: one at a time
+                for wire_id in wanted:
+                    self.loaded.pop(wire_id, None)
+                    try:
+                        self.event(wire_id)
+                    except UnknownEvent:
+                        pass
+        return [found for w in wire_ids if (found := self.loaded.get(w)) is not None]
 
     def changed(self) -> list[DatingEvent]:
         return [e for e in self.loaded.values() if e is not None and e.pending_events]
@@ -220,10 +239,20 @@ class BotCommandHandler:
             raise NotRegistered(f"user {user_id} has no registration to cancel")
 
     def _list_events(self, user_id: int, batch: _Batch, now: Any) -> list[dict[str, Any]]:
-        """Events one may register for, or is registered in, soonest first."""
+        """Events one may register for, or is registered in, soonest first:
+        the first `LISTED_EVENTS`, loading as many as are still missing."""
+        listing: list[dict[str, Any]] = []
+        upcoming, at = self.app.upcoming_wire_ids(now), 0
+        while len(listing) < LISTED_EVENTS and at < len(upcoming):
+            wanted = upcoming[at : at + LISTED_EVENTS - len(listing)]
+            at += len(wanted)
+            listing += self._listed(user_id, batch.events(wanted))
+        return listing
+
+    def _listed(self, user_id: int, events: Sequence[DatingEvent]) -> list[dict[str, Any]]:
         listing = []
-        for wire_id in self.app.upcoming_wire_ids(now):
-            event = batch.event(wire_id)
+        for event in events:
+            wire_id = event.wire_id
             registered = event.is_registered(user_id)
             if event.state not in OPEN_FOR_REGISTRATION and not (registered and not event.state.is_over):
                 continue

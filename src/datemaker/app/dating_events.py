@@ -22,7 +22,7 @@ from eventsourcing.persistence import IntegrityError
 
 from datemaker.app.ports import Deadline, Handled, StoreRecorder, Summary
 from datemaker.app.retry import Backoff, GaveUp, retrying
-from datemaker.domain.catalog import EventCatalog
+from datemaker.domain.catalog import EventCatalog, starting_after
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent
 from datemaker.domain.ids import CATALOG_ID, event_uuid
@@ -93,6 +93,7 @@ class DatingEvents(Application[Any]):
         self.retry = retry
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._starts_index: tuple[int, list[tuple[datetime, int]]] = (0, [])  # (catalog version, by_start)
 
     @property
     def store(self) -> StoreRecorder:
@@ -239,8 +240,14 @@ class DatingEvents(Application[Any]):
         return catalog.wire_ids() if catalog else []
 
     def upcoming_wire_ids(self, after: datetime) -> list[int]:
+        """Events that start after `after`, soonest first, from an index of
+        the catalog's starts kept until the catalog changes."""
         catalog = self._catalog()
-        return catalog.wire_ids_starting_after(after) if catalog else []
+        if catalog is None:
+            return []
+        if self._starts_index[0] != catalog.version:
+            self._starts_index = (catalog.version, catalog.by_start())
+        return starting_after(self._starts_index[1], after)
 
     # --- internals ----------------------------------------------------------
 

@@ -9,6 +9,8 @@ id may come in below the highest one listed: any id not listed is free."""
 
 from __future__ import annotations
 
+import sys
+from bisect import bisect_right
 from datetime import datetime
 from uuid import UUID
 
@@ -46,11 +48,15 @@ class EventCatalog(Aggregate):
     def wire_ids(self) -> list[int]:
         return sorted(int(w) for w in self.starts)
 
+    def by_start(self) -> list[tuple[datetime, int]]:
+        """(start, wire id) of every event, soonest first."""
+        return sorted((datetime.fromisoformat(start), int(wire_id)) for wire_id, start in self.starts.items())
+
     def wire_ids_starting_after(self, instant: datetime) -> list[int]:
         """Events whose start is after `instant`, soonest first."""
-        upcoming = [
-            (datetime.fromisoformat(start), int(wire_id))
-            for wire_id, start in self.starts.items()
-            if datetime.fromisoformat(start) > instant
-        ]
-        return [wire_id for _, wire_id in sorted(upcoming)]
+        return starting_after(self.by_start(), instant)
+
+
+def starting_after(by_start: list[tuple[datetime, int]], instant: datetime) -> list[int]:
+    """From a `by_start` index: the events that start after `instant`."""
+    return [wire_id for _, wire_id in by_start[bisect_right(by_start, (instant, sys.maxsize)) :]]
