@@ -277,3 +277,32 @@ def small_history(app) -> int:
 def counts(settings, wire_id: int) -> tuple[int, int]:
     (row,) = query(settings, "SELECT registered, withdrawn FROM datemaker.event_stats WHERE event_id = %s", wire_id)
     return row
+
+
+def test_the_follower_takes_the_snapshots_the_commands_no_longer_wait_for(postgres_settings, monkeypatch):
+    from datemaker.domain.dating_event import DatingEvent
+
+    monkeypatch.setitem(DatingEvents.snapshotting_intervals, DatingEvent, 10)
+    service = DatingEvents(env=persistence_env(postgres_settings), clock=FakeClock())
+    service.snapshots_on_save = False  # as `datemaker serve` runs with PostgreSQL
+    follower_app = DatingEvents(env=persistence_env(postgres_settings), clock=FakeClock())
+    try:
+        wire_id = service.schedule_event(start=FakeClock().now + timedelta(days=3), timezone="Europe/Moscow")
+        for user_id in range(1, 26):
+            service.register(wire_id, user_id, profile(user_id))
+        event = service.get_event(wire_id)
+        assert event.version == 26
+        assert list(service.snapshots.get(event.id)) == []  # none on the commands' path
+
+        follower = ProjectionFollower(follower_app, connector(postgres_settings), AlwaysLeader(), chunk=7,
+                                      takes_snapshots=True)
+        follower.catch_up()
+        follower.catch_up()  # a second pass over nothing new changes nothing
+        follower.close()
+        assert [s.originator_version for s in service.snapshots.get(event.id)] == [10, 20]
+        fresh = DatingEvents(env=persistence_env(postgres_settings), clock=FakeClock())
+        assert fresh.get_event(wire_id).__dict__ == event.__dict__  # loaded through the snapshot
+        fresh.close()
+    finally:
+        service.close()
+        follower_app.close()

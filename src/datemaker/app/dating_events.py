@@ -94,6 +94,10 @@ class DatingEvents(Application[Any]):
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._starts_index: tuple[int, list[tuple[datetime, int]]] = (0, [])  # (catalog version, by_start)
+        # False where a follower of the log takes the dating events' snapshots
+        # (`snapshot_if_due`): one of a big event takes tens of milliseconds,
+        # which would otherwise land on a command's reply.
+        self.snapshots_on_save = True
 
     @property
     def store(self) -> StoreRecorder:
@@ -263,12 +267,29 @@ class DatingEvents(Application[Any]):
         for domain_event in processing_event.events:
             aggregate = processing_event.aggregates.get(domain_event.originator_id)
             interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate else None
+            if isinstance(aggregate, DatingEvent) and not self.snapshots_on_save:
+                continue
             if interval and domain_event.originator_version % interval == 0:
                 crossed[aggregate.id] = aggregate
         if crossed:
-            self.snapshots.put(
-                [getattr(type(a), "Snapshot", self.snapshot_class).take(a) for a in crossed.values()]
-            )
+            try:
+                self.snapshots.put(
+                    [getattr(type(a), "Snapshot", self.snapshot_class).take(a) for a in crossed.values()]
+                )
+            except IntegrityError:
+                pass  # a follower took it first: the same state
+
+    def snapshot_if_due(self, event: DatingEvent) -> bool:
+        """A snapshot of `event` as it is now, when its version is a multiple
+        of the interval; for a follower that rebuilds each state in log order."""
+        interval = self.snapshotting_intervals[DatingEvent]
+        if self.snapshots is None or event.version % interval:
+            return False
+        try:
+            self.snapshots.put([DatingEvent.Snapshot.take(event)])
+        except IntegrityError:
+            return False  # taken already (on save, or by a follower before)
+        return True
 
     def catalog(self) -> EventCatalog | None:
         return self._catalog()

@@ -46,9 +46,10 @@ class Batch:
 
 
 class ChangeReader:
-    def __init__(self, app: DatingEvents, *, states_kept: int = 10_000) -> None:
+    def __init__(self, app: DatingEvents, *, states_kept: int = 10_000, takes_snapshots: bool = False) -> None:
         self.app = app
         self._states = LiveEvents(app, states_kept)
+        self.takes_snapshots = takes_snapshots  # each state is at hand right after its event
 
     def read(self, after: int, limit: int) -> Batch:
         notifications = self.app.recorder.select_notifications(start=after + 1, limit=limit)
@@ -61,6 +62,8 @@ class ChangeReader:
                 if not isinstance(recorded, DatingEvent.Event):
                     continue  # the catalog and other aggregates
                 state = self._states.after(recorded)
+                if self.takes_snapshots:
+                    self.app.snapshot_if_due(state)
             except TopicError:
                 # Written by a newer datemaker: this event, and the later ones
                 # of its dating event (whose state cannot be rebuilt), are

@@ -41,9 +41,10 @@ class ProjectionFollower:
         chunk: int = 500,
         tick_seconds: float = 0.5,
         retry_pause: float = 1.0,
+        takes_snapshots: bool = False,
     ) -> None:
         self.connect = connect  # an autocommit connection to the read models' database
-        self.reader = ChangeReader(app)
+        self.reader = ChangeReader(app, takes_snapshots=takes_snapshots)
         self.chunk = chunk
         self.tick_seconds = tick_seconds
         self.retry_pause = retry_pause  # doubled after each failure in a row

@@ -64,6 +64,7 @@ async def follow_projections(container: Container, stop: asyncio.Event) -> None:
         log.info("analytics tables need PostgreSQL; not following")
         await stop.wait()
         return
+    # It takes the dating events' snapshots too (the service does not, see build_service).
     follower = ProjectionFollower(container.app, partial(connect, settings, autocommit=True),
-                                  leadership(settings, LEADER_LOCK_KEY))
+                                  leadership(settings, LEADER_LOCK_KEY), takes_snapshots=True)
     await follower.run(stop)

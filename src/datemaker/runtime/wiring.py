@@ -135,6 +135,9 @@ def build_service(container: Container, rooms: RoomsPort | None = None, metrics_
                   followers: dict[str, Follower] | None = None) -> Service:
     settings = container.settings
     app = container.app
+    # With PostgreSQL the analytics follower snapshots the dating events,
+    # off the path of the bot's commands.
+    app.snapshots_on_save = not settings.uses_postgres
     metrics = Metrics()
     metrics.watch_store(app.overview)
     handler = BotCommandHandler(app, display_timezone=settings.display_timezone)
