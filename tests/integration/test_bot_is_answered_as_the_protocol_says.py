@@ -115,11 +115,17 @@ def test_ready_check_and_rating_a_partner(env):
         clock.now = app.get_event(wire_id).timings.round_starts_at(START, 1) + timedelta(seconds=5)
         assert await bot.command("rate_partner", 1, event_id=wire_id, partner_id=2, reaction="like") == {"partner_rated": True}
         assert await bot.command("rate_partner", 1, event_id=wire_id, partner_id=4, reaction="like") == {"partner_rated": False, "reason": "not_your_partner"}
+        assert await bot.command("rate_partner", 2, event_id=wire_id, partner_id=1, reaction="report",
+                                 category="fake_profile") == {"partner_rated": True}
+        assert await bot.command("rate_partner", 2, event_id=wire_id, partner_id=1, reaction="report") == {
+            "partner_rated": False, "reason": "already_reported"}
         clock.now = app.get_event(wire_id).ratings_lock_at() + timedelta(seconds=1)
         assert await bot.command("rate_partner", 2, event_id=wire_id, partner_id=1, reaction="like") == {"partner_rated": False, "reason": "rating_closed"}
 
     with_bot(settings, app, scenario)
-    assert app.get_event(wire_id).reaction(1, 2) == "like"
+    rated = app.get_event(wire_id)
+    assert rated.reaction(1, 2) == "like" and rated.reports == [[2, 1]]
+    assert dict(rated.report_categories) == {"2-1": "fake_profile"}
 
 
 def test_a_duplicate_delivery_changes_state_once_and_gets_the_same_reply(env):
@@ -164,6 +170,9 @@ BAD_INPUTS = [
     (b"register_event", {"user_id": 555, "chat_id": 555, "event_id": 1}, "unknown user"),
     (b"rate_partner", {"user_id": 1, "chat_id": 1, "event_id": 1, "partner_id": 2, "reaction": "meh"},
      "header reaction must be like, dislike or report"),
+    (b"rate_partner", {"user_id": 1, "chat_id": 1, "event_id": 1, "partner_id": 2, "reaction": "report",
+                       "category": "rude"},
+     "header category must be harassment, no_show, fake_profile, inappropriate or other, with a report"),
 ]
 
 

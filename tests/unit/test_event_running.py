@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from datemaker.domain.errors import (
     AlreadyReady,
+    AlreadyReported,
     NotParticipant,
     NotYourPartner,
     RatingClosed,
@@ -109,6 +110,23 @@ def test_mutual_likes_become_matches_and_reports_are_kept():
     assert event.reports == [[second[1], second[0]]]
     refused(event, lambda: event.rate(first[0], first[1], "dislike", late), RatingClosed)
     assert event.advance(late + timedelta(days=9), seed=3) == []
+    assert replay(event.collect_events()).__dict__ == event.__dict__
+
+
+def test_a_report_is_filed_once_with_its_category_and_no_later_reaction_replaces_it():
+    event = running_event()
+    at = during_round_one(event)
+    event.rate(1, 2, "dislike", at)
+    event.rate(1, 2, "report", at, category="harassment")
+    refused(event, lambda: event.rate(1, 2, "report", at), AlreadyReported)
+    refused(event, lambda: event.rate(1, 2, "like", at), AlreadyReported)
+    refused(event, lambda: event.rate(2, 1, "like", at, category="other"), UnknownReaction)  # not a report
+    refused(event, lambda: event.rate(2, 1, "report", at, category="rude"), UnknownReaction)
+    event.rate(2, 1, "like", at)
+    event.rate(2, 1, "dislike", at)  # a like or dislike may change
+    assert event.reports == [[1, 2]]
+    assert event.reaction(1, 2) == "report" and event.reaction(2, 1) == "dislike"
+    assert dict(event.report_categories) == {"1-2": "harassment"}
     assert replay(event.collect_events()).__dict__ == event.__dict__
 
 

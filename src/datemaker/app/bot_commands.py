@@ -57,6 +57,7 @@ class BotCommand:
     event_id: int | None = None
     partner_id: int | None = None
     reaction: str | None = None
+    category: str | None = None  # a report's, from REPORT_CATEGORIES
     # Where the reply of an earlier delivery is stored; None: not stored.
     dedupe_key: str | None = None
     # Look the key up first (a stable AMQP message_id, or a redelivery).
@@ -219,7 +220,7 @@ class BotCommandHandler:
                 elif c.name == "ready_for_event":
                     event.mark_ready(c.user_id, now)
                 else:
-                    event.rate(c.user_id, c.partner_id or 0, c.reaction or "", now)
+                    event.rate(c.user_id, c.partner_id or 0, c.reaction or "", now, category=c.category)
         except DomainError as refusal:
             return Answer({key: False, "reason": refusal.reason}, "refused")
         return Answer({key: True}, "ok")

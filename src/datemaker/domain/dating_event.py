@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from datemaker.domain.errors import (
     EventOver,
     IllegalTransition,
     AlreadyReady,
+    AlreadyReported,
     InvalidSchedule,
     NotParticipant,
     NotRegistered,
@@ -51,6 +53,7 @@ ATTENDANCE_OPEN = frozenset({EventState.RUNNING, EventState.FINISHED, EventState
 
 DEFAULT_USERS_LIMIT = 20
 REACTIONS = ("like", "dislike", "report")
+REPORT_CATEGORIES = ("harassment", "no_show", "fake_profile", "inappropriate", "other")
 
 
 class DatingEvent(Aggregate):
@@ -389,9 +392,10 @@ class DatingEvent(Aggregate):
 
     # --- a step that failed ----------------------------------------------
 
-    # Class defaults: histories recorded before these facts existed load with them.
-    step_failure: dict[str, Any] | None = None  # {"error", "since", "failures"}
-    retry_not_before: datetime | None = None  # the steps wait until then
+    # Class defaults (not fields): histories recorded before these facts
+    # existed load with them.
+    step_failure = None  # {"error", "since", "failures"} while the steps fail
+    retry_not_before = None  # a datetime: the steps wait until then
 
     def note_step_failed(self, error: str, at: datetime, retry_at: datetime) -> None:
         """The clock could not take the next step (`error` is the failure's
@@ -536,10 +540,14 @@ class DatingEvent(Aggregate):
         planned = self.planned
         return self.timings.ratings_lock_at(self.start, planned.rounds_count if planned else 0)
 
-    def rate(self, user_id: int, partner_id: int, reaction: str, at: datetime) -> None:
-        """Like, dislike or report a partner one actually had a date with."""
+    def rate(self, user_id: int, partner_id: int, reaction: str, at: datetime, category: str | None = None) -> None:
+        """Like, dislike or report a partner one actually had a date with. A
+        like or dislike may change until the ratings lock; a report is filed
+        once (with an optional category) and stands."""
         if reaction not in REACTIONS:
             raise UnknownReaction(f"a reaction is one of {', '.join(REACTIONS)}")
+        if category is not None and (reaction != "report" or category not in REPORT_CATEGORIES):
+            raise UnknownReaction(f"a report's category is one of {', '.join(REPORT_CATEGORIES)}")
         if self.state is not EventState.RUNNING or at > self.ratings_lock_at():
             raise RatingClosed("ratings are closed for this event")
         planned = self.planned
@@ -550,13 +558,25 @@ class DatingEvent(Aggregate):
         }
         if partner_id not in met:
             raise NotYourPartner(f"user {user_id} had no date with {partner_id}")
-        self._partner_rated(user_id=user_id, partner_id=partner_id, reaction=reaction, at=at)
+        if self.reaction(user_id, partner_id) == "report":
+            raise AlreadyReported(f"user {user_id} reported {partner_id} already")
+        if category is None:  # recorded as before categories existed
+            self._partner_rated(user_id=user_id, partner_id=partner_id, reaction=reaction, at=at)
+        else:
+            self._partner_rated(user_id=user_id, partner_id=partner_id, reaction=reaction, at=at, category=category)
+
+    # Class default (not a field, never changed in place): histories
+    # recorded before categories load with it.
+    report_categories = MappingProxyType({})  # "reporter-reported" -> category
 
     @event("PartnerRated")
-    def _partner_rated(self, user_id: int, partner_id: int, reaction: str, at: datetime) -> None:
+    def _partner_rated(self, user_id: int, partner_id: int, reaction: str, at: datetime,
+                       category: str | None = None) -> None:
         self.ratings.setdefault(str(user_id), {})[str(partner_id)] = reaction
         if reaction == "report":
             self.reports.append([user_id, partner_id])
+            if category is not None:
+                self.report_categories = {**self.report_categories, f"{user_id}-{partner_id}": category}
 
     def reaction(self, user_id: int, partner_id: int) -> str | None:
         return self.ratings.get(str(user_id), {}).get(str(partner_id))

@@ -73,5 +73,11 @@ class NotYourPartner(DomainError):
     reason = "not_your_partner"
 
 
+class AlreadyReported(DomainError):
+    """A report stands: it is filed once, and no later reaction replaces it."""
+
+    reason = "already_reported"
+
+
 class UnknownReaction(DomainError):
     reason = "unknown_reaction"

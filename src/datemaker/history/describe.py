@@ -97,7 +97,8 @@ def _rooms_reserved(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
 
 
 def _rated(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
-    return [f"{e.get('user_id')} -> {e.get('partner_id')}: {e.get('reaction')}"]
+    category = f" ({e.get('category')})" if e.get("category") else ""
+    return [f"{e.get('user_id')} -> {e.get('partner_id')}: {e.get('reaction')}{category}"]
 
 
 def _attendance(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:

@@ -67,7 +67,8 @@ def _recorded_fields(recorded: Any) -> dict[str, Any]:
         names = [f.name for f in dataclasses.fields(recorded)]
     else:  # not expected from the library, but never lose data over it
         names = [n for n in vars(recorded) if not n.startswith("_")]
-    return {n: getattr(recorded, n) for n in names if n not in _LIBRARY_FIELDS}
+    # A field added later is missing from events recorded before it.
+    return {n: getattr(recorded, n) for n in names if n not in _LIBRARY_FIELDS and hasattr(recorded, n)}
 
 
 def to_entry(recorded: Any, zone: ZoneInfo) -> Entry:

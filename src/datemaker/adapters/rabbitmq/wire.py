@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from datemaker.app.bot_commands import COMMANDS, BotCommand
-from datemaker.domain.dating_event import REACTIONS
+from datemaker.domain.dating_event import REACTIONS, REPORT_CATEGORIES
 
 MAX_BODY_BYTES = 64 * 1024
 INT64_MAX = 2**63 - 1
@@ -31,6 +31,7 @@ PHRASES = frozenset({
     "header partner_id is not an integer",
     "header event_id must be a positive integer",
     "header reaction must be like, dislike or report",
+    "header category must be harassment, no_show, fake_profile, inappropriate or other, with a report",
     "unknown user",
     "temporarily unavailable, try again later",
     "internal error",
@@ -102,7 +103,7 @@ def parse_command(
     user_id = _int(headers, "user_id", chat_id)
     _int(headers, "chat_id", chat_id)
     _int(headers, "message_id", chat_id, required=False)
-    event_id = partner_id = reaction = None
+    event_id = partner_id = reaction = category = None
     if name != "list_events":
         event_id = _int(headers, "event_id", chat_id)
         if event_id is None or event_id < 0 or (event_id == 0 and name != "cancel_registration"):
@@ -114,6 +115,11 @@ def parse_command(
             raise BadMessage("missing header: reaction", chat_id)
         if reaction not in REACTIONS:
             raise BadMessage("header reaction must be like, dislike or report", chat_id)
+        category = headers.get("category", "").strip() or None
+        if category is not None and (category not in REPORT_CATEGORIES or reaction != "report"):
+            raise BadMessage(
+                "header category must be harassment, no_show, fake_profile, inappropriate or other, with a report",
+                chat_id)
     key, seen_before = dedupe_key(body, headers, amqp_message_id, redelivered, user_id=user_id or 0, command=name)
     return BotCommand(
         name=name,
@@ -121,6 +127,7 @@ def parse_command(
         event_id=event_id,
         partner_id=partner_id,
         reaction=reaction,
+        category=category,
         dedupe_key=key,
         seen_before=seen_before,
     )
