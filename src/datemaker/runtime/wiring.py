@@ -5,13 +5,13 @@ metrics and health endpoints that watch them."""
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
 from datemaker.adapters.meet.calls import MeetObserver
 from datemaker.adapters.meet.factory import build_rooms
+from datemaker.adapters.observability.checks import run_checks
 from datemaker.adapters.observability.http import HealthServer
 from datemaker.adapters.observability.metrics import Metrics
 from datemaker.adapters.rabbitmq.consumer import BotConsumer
@@ -25,13 +25,13 @@ from datemaker.logs import get_logger
 from datemaker.runtime.bootstrap import Container
 from datemaker.runtime.follower_tasks import follower_task
 from datemaker.runtime.followers import Follower, Report, supervise
+from datemaker.runtime.health_checks import health_checks, readiness_checks
 from datemaker.runtime.tasks import Task
 from datemaker.settings import Settings
 
 log = get_logger(__name__)
 
 REPLY_MEMORY_SECONDS = 7 * 24 * 3600  # how long a redelivery still finds its reply
-CLOCK_STALE_SECONDS = 10.0  # a clock silent this long is not running
 SCHEDULES_EVERY_SECONDS = 60.0
 FORGET_REPLIES_EVERY_SECONDS = 3600.0
 PLATFORM_WRITES_EVERY_SECONDS = 0.1  # a press reaches the event's history well within a second
@@ -115,26 +115,14 @@ class Service:
                 log.error("old replies could not be forgotten", error=repr(exc))
             await pause(stop, FORGET_REPLIES_EVERY_SECONDS)
 
-    def problems(self) -> list[str]:
-        """Why the service is not ready; empty when it is (for /readyz)."""
-        found = []
-        try:
-            self.container.app.ping()
-        except Exception:
-            found.append("event store unreachable")
-        if not self.consumer.connected:
-            found.append("RabbitMQ unreachable")
-        if "consumer" not in self.running or not self.consumer.ready.is_set():
-            found.append("consumer not running")
-        if "clock" not in self.running or time.monotonic() - self.clock.alive_at > CLOCK_STALE_SECONDS:
-            found.append("round clock not running")
-        return found
-
 
 def build_service(container: Container, rooms: RoomsPort | None = None, metrics_port: int | None = None,
                   followers: dict[str, Follower] | None = None) -> Service:
     settings = container.settings
     app = container.app
+    # With PostgreSQL the analytics follower snapshots the dating events,
+    # off the path of the bot's commands.
+    app.snapshots_on_save = not settings.uses_postgres
     metrics = Metrics()
     metrics.watch_store(app.overview)
     handler = BotCommandHandler(app, display_timezone=settings.display_timezone)
@@ -145,10 +133,15 @@ def build_service(container: Container, rooms: RoomsPort | None = None, metrics_
         call=metrics.meet_call,
         quota_wait=lambda pace, seconds: metrics.meet_quota_wait.observe(seconds),
     ))
-    clock = RoundClock(app, rooms, lease_seconds=settings.clock_lease_seconds, on_fired=metrics.deadline_fired)
+    clock = RoundClock(app, rooms, lease_seconds=settings.clock_lease_seconds, on_fired=metrics.deadline_fired,
+                       on_step_failed=metrics.step_failed)
+    metrics.failing_events.set_function(lambda: len(clock.failing.attempts))
     writes = PlatformWrites(app, display_timezone=settings.display_timezone, lease_seconds=settings.clock_lease_seconds)
     service = Service(container, metrics, consumer, clock, writes, followers=followers if followers is not None else {})
     port = settings.metrics_port if metrics_port is None else metrics_port
     if port >= 0:
-        service.health = HealthServer(metrics.registry, service.problems, host=settings.metrics_host, port=port)
+        ready = readiness_checks(app, consumer, clock, service.running)
+        healthy = health_checks(consumer, settings.consumer_stall_seconds)
+        service.health = HealthServer(metrics.registry, partial(run_checks, ready), health=partial(run_checks, healthy),
+                                      host=settings.metrics_host, port=port)
     return service
