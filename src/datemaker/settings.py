@@ -62,9 +62,12 @@ class Settings(BaseSettings):
     bot_extensions: Annotated[frozenset[str], NoDecode] = Field(
         frozenset(), alias="DATEMAKER_BOT_EXTENSIONS"
     )
-    metrics_host: str = Field("0.0.0.0", alias="DATEMAKER_METRICS_HOST")
-    # /metrics, /healthz and /readyz; 0 picks a free port, -1 turns them off.
+    # /metrics, /healthz and /readyz: this host only unless set (0.0.0.0 is
+    # every network, warned about at start); port 0 picks a free one, -1 turns them off.
+    metrics_host: str = Field("127.0.0.1", alias="DATEMAKER_METRICS_HOST")
     metrics_port: int = Field(9464, alias="DATEMAKER_METRICS_PORT", ge=-1, lt=65536)
+    # /healthz is 503 when messages wait this long with none settled.
+    consumer_stall_seconds: float = Field(60.0, alias="DATEMAKER_CONSUMER_STALL_SECONDS", gt=0)
     schedule_horizon_days: int = Field(14, alias="DATEMAKER_SCHEDULE_HORIZON_DAYS", ge=1, le=366)
     clock_lease_seconds: float = Field(30.0, alias="DATEMAKER_CLOCK_LEASE_SECONDS", gt=0)
     # With PostgreSQL, the outbox relay and the analytics follower run in

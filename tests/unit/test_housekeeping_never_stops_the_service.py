@@ -1,11 +1,12 @@
-"""A failure in housekeeping (forgetting old replies) is logged and tried
-again next time; the task goes on instead of ending the service."""
+"""A failure in a background task (forgetting old replies) is logged, counted
+and tried again soon; the task goes on instead of ending the service."""
 
 from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
 
+from datemaker.adapters.observability.metrics import Metrics
 from datemaker.app.ports import StoreUnavailable
 from datemaker.runtime import wiring
 
@@ -21,21 +22,25 @@ class FlakyStore:
         return 3
 
 
-def test_forgetting_old_replies_survives_a_failing_store(monkeypatch):
-    monkeypatch.setattr(wiring, "FORGET_REPLIES_EVERY_SECONDS", 0.001)
+def test_forgetting_old_replies_survives_a_failing_store_and_counts_the_failure():
     store = FlakyStore()
-    service = wiring.Service(SimpleNamespace(app=store), None, None, None, None)  # type: ignore[arg-type]
+    metrics = Metrics()
+    service = wiring.Service(SimpleNamespace(app=store), metrics, None, None, None)  # type: ignore[arg-type]
+    task = service._background("forget_old_replies", service._forget_old_replies, every=3600.0)
 
     async def scenario() -> None:
         stop = asyncio.Event()
-        task = asyncio.create_task(service._forget_old_replies(stop))
-        for _ in range(500):  # bounded: a few passes are enough
-            if store.calls >= 2 or task.done():
+        running = asyncio.create_task(task(stop))
+        for _ in range(500):  # bounded: the retry comes within a second
+            if store.calls >= 2 or running.done():
                 break
             await asyncio.sleep(0.01)
-        assert not task.done()  # it did not end with the failure
+        assert not running.done()  # it did not end with the failure
         stop.set()
-        await asyncio.wait_for(task, 5)
+        await asyncio.wait_for(running, 5)
 
     asyncio.run(scenario())
-    assert store.calls >= 2
+    assert store.calls == 2  # tried again soon, not an hour later
+    failures = metrics.registry.get_sample_value("datemaker_background_task_failures_total",
+                                                 {"task": "forget_old_replies"})
+    assert failures == 1

@@ -5,33 +5,35 @@ metrics and health endpoints that watch them."""
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from datemaker.adapters.meet.calls import MeetObserver
 from datemaker.adapters.meet.factory import build_rooms
+from datemaker.adapters.observability.checks import run_checks
 from datemaker.adapters.observability.http import HealthServer
 from datemaker.adapters.observability.metrics import Metrics
 from datemaker.adapters.rabbitmq.consumer import BotConsumer
 from datemaker.app.bot_commands import BotCommandHandler
 from datemaker.app.clock.round_clock import RoundClock
-from datemaker.app.pause import pause
 from datemaker.app.platform_writes import PlatformWrites
 from datemaker.app.ports import RoomsPort
 from datemaker.app.schedules import make_due_events
 from datemaker.logs import get_logger
+from datemaker.runtime.background import background
 from datemaker.runtime.bootstrap import Container
 from datemaker.runtime.follower_tasks import follower_task
 from datemaker.runtime.followers import Follower, Report, supervise
+from datemaker.runtime.health_checks import health_checks, readiness_checks
 from datemaker.runtime.tasks import Task
 from datemaker.settings import Settings
 
 log = get_logger(__name__)
 
 REPLY_MEMORY_SECONDS = 7 * 24 * 3600  # how long a redelivery still finds its reply
-CLOCK_STALE_SECONDS = 10.0  # a clock silent this long is not running
 SCHEDULES_EVERY_SECONDS = 60.0
 FORGET_REPLIES_EVERY_SECONDS = 3600.0
 PLATFORM_WRITES_EVERY_SECONDS = 0.1  # a press reaches the event's history well within a second
@@ -54,8 +56,18 @@ class Service:
 
     def tasks(self) -> list[Task]:
         return [self._watched("consumer", self.consumer.run), self._watched("clock", self.clock.run),
-                self._watched("outbox", self._follower("outbox")), self._forget_old_replies, self._schedules,
-                self._watched("projections", self._follower("analytics")), self._take_platform_writes]
+                self._watched("outbox", self._follower("outbox")),
+                self._background("forget_old_replies", self._forget_old_replies, FORGET_REPLIES_EVERY_SECONDS),
+                self._background("schedules", self._schedules, SCHEDULES_EVERY_SECONDS),
+                self._watched("projections", self._follower("analytics")),
+                # The platform's writes: at once again while there are more.
+                self._background("platform_writes", self.platform_writes.take, PLATFORM_WRITES_EVERY_SECONDS, bool)]
+
+    def _background(self, name: str, step: Callable[[], Any], every: float,
+                    again: Callable[[Any], bool] = lambda result: False) -> Task:
+        failures = self.metrics.background_failures
+        failures.labels(name)  # present from the start, at 0
+        return background(name, step, every, lambda task: failures.labels(task).inc(), again=again)
 
     def _follower(self, role: str) -> Task:
         """In a process of its own with PostgreSQL (unless turned off), else here."""
@@ -69,18 +81,12 @@ class Service:
         for (name, label), n in report.items():
             self.metrics.follower_counted(name, label, n)
 
-    async def _schedules(self, stop: asyncio.Event) -> None:
-        """Turn recurring rules into events ahead of time, once a minute."""
+    def _schedules(self) -> None:
+        """Turn recurring rules into events ahead of time."""
         app = self.container.app
-        horizon = timedelta(days=self.container.settings.schedule_horizon_days)
-        while not stop.is_set():
-            try:
-                made = await asyncio.to_thread(make_due_events, app, app.clock(), horizon)
-                if made:
-                    log.info("events made from schedules", count=len(made))
-            except Exception as exc:  # a bad rule must not stop the service
-                log.error("schedules could not be applied", error=repr(exc))
-            await pause(stop, SCHEDULES_EVERY_SECONDS)
+        made = make_due_events(app, app.clock(), timedelta(days=self.container.settings.schedule_horizon_days))
+        if made:
+            log.info("events made from schedules", count=len(made))
 
     def _watched(self, name: str, task: Task) -> Task:
         async def run(stop: asyncio.Event) -> None:
@@ -93,42 +99,10 @@ class Service:
         run.__name__ = name
         return run
 
-    async def _take_platform_writes(self, stop: asyncio.Event) -> None:
-        """The bot's and the operators' own writes into the platform tables, as commands."""
-        while not stop.is_set():
-            try:
-                taken = await asyncio.to_thread(self.platform_writes.take)
-            except Exception as exc:  # the rows stay in the inbox; the next pass takes them
-                log.error("platform writes could not be taken", error=repr(exc))
-                taken = 0
-            if not taken:
-                await pause(stop, PLATFORM_WRITES_EVERY_SECONDS)
-
-    async def _forget_old_replies(self, stop: asyncio.Event) -> None:
-        app = self.container.app
-        while not stop.is_set():
-            try:
-                removed = await asyncio.to_thread(app.forget_handled_before, REPLY_MEMORY_SECONDS)
-                if removed:
-                    log.info("forgot old replies", count=removed)
-            except Exception as exc:  # housekeeping must not stop the service: next time
-                log.error("old replies could not be forgotten", error=repr(exc))
-            await pause(stop, FORGET_REPLIES_EVERY_SECONDS)
-
-    def problems(self) -> list[str]:
-        """Why the service is not ready; empty when it is (for /readyz)."""
-        found = []
-        try:
-            self.container.app.ping()
-        except Exception:
-            found.append("event store unreachable")
-        if not self.consumer.connected:
-            found.append("RabbitMQ unreachable")
-        if "consumer" not in self.running or not self.consumer.ready.is_set():
-            found.append("consumer not running")
-        if "clock" not in self.running or time.monotonic() - self.clock.alive_at > CLOCK_STALE_SECONDS:
-            found.append("round clock not running")
-        return found
+    def _forget_old_replies(self) -> None:
+        removed = self.container.app.forget_handled_before(REPLY_MEMORY_SECONDS)
+        if removed:
+            log.info("forgot old replies", count=removed)
 
 
 def build_service(container: Container, rooms: RoomsPort | None = None, metrics_port: int | None = None,
@@ -155,5 +129,8 @@ def build_service(container: Container, rooms: RoomsPort | None = None, metrics_
     service = Service(container, metrics, consumer, clock, writes, followers=followers if followers is not None else {})
     port = settings.metrics_port if metrics_port is None else metrics_port
     if port >= 0:
-        service.health = HealthServer(metrics.registry, service.problems, host=settings.metrics_host, port=port)
+        ready = readiness_checks(app, consumer, clock, service.running)
+        healthy = health_checks(consumer, settings.consumer_stall_seconds)
+        service.health = HealthServer(metrics.registry, partial(run_checks, ready), health=partial(run_checks, healthy),
+                                      host=settings.metrics_host, port=port)
     return service

@@ -64,6 +64,10 @@ class Metrics:
         self.failing_events = Gauge("datemaker_failing_events", "Events whose last step failed, waiting for a retry.",
                                     registry=r)
         self.rooms_reserved = Counter("datemaker_meet_rooms_reserved", "Meet rooms made ahead.", registry=r)
+        self.background_failures = Counter(
+            "datemaker_background_task_failures", "Failed passes of a background task (tried again), by task.",
+            ["task"], registry=r,
+        )
         for outcome in ("finished", "skipped", "cancelled"):
             self.events_ended.labels(outcome)  # present from the start, at 0
 

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import aio_pika
@@ -72,6 +73,7 @@ class BotConsumer:
         prefetch: int = 512,
         on_answer: Callable[[str, str, float], None] | None = None,
         queue_depth_every: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self._handle = handle
@@ -83,6 +85,10 @@ class BotConsumer:
         self.ready = asyncio.Event()  # set once consuming
         self.queue_depth = 0  # messages waiting in the input queue, as last read
         self._connection: AbstractRobustConnection | None = None
+        # For /healthz: deliveries held, and when a batch was last settled.
+        self._clock = clock
+        self.unsettled = 0
+        self.progress_at = clock()
 
     @property
     def connected(self) -> bool:
@@ -101,7 +107,7 @@ class BotConsumer:
             channel = await connection.channel(publisher_confirms=True)
             await channel.set_qos(prefetch_count=self.prefetch)
             topology = await declare_topology(channel, self.settings)
-            tag = await topology.queue.consume(self._inbox.put, no_ack=False)
+            tag = await topology.queue.consume(self._delivered, no_ack=False)
             watcher = asyncio.create_task(self._watch_queue_depth(connection, stop))
             self.ready.set()
             log.info("consuming", queue=self.settings.rabbitmq_queue, routing_key=self.settings.inbound_routing_key)
@@ -117,6 +123,7 @@ class BotConsumer:
                 if settling is not None:
                     await settling
                 settling = asyncio.create_task(self._settle_batch(received, answers, topology))
+                settling.add_done_callback(partial(self._settled, len(batch)))
             if settling is not None:
                 await settling
             await topology.queue.cancel(tag)
@@ -125,6 +132,23 @@ class BotConsumer:
             if watcher is not None:
                 watcher.cancel()
             await connection.close()
+
+    async def _delivered(self, message: AbstractIncomingMessage) -> None:
+        if not self.unsettled:  # caught up until now: a stall counts from here
+            self.progress_at = self._clock()
+        self.unsettled += 1
+        await self._inbox.put(message)
+
+    def _settled(self, count: int, _: asyncio.Task[None]) -> None:
+        self.unsettled -= count  # settled, or gone with their channel (redelivered anew)
+        self.progress_at = self._clock()
+
+    def stalled_seconds(self) -> float:
+        """How long work has waited (deliveries held, messages in the queue)
+        while no batch was settled; 0 when none waits."""
+        if not self.unsettled and not self.queue_depth:
+            return 0.0
+        return max(self._clock() - self.progress_at, 0.0)
 
     async def _watch_queue_depth(self, connection: AbstractRobustConnection, stop: asyncio.Event) -> None:
         """Read how many messages wait in the queue, every few seconds."""

@@ -1,0 +1,93 @@
+"""/healthz answers 503 with the reason when the bot consumer holds messages
+and settles none for the stall time (its clock is injected: the test moves
+it instead of waiting), and 200 again once it settles; an idle consumer with
+an empty queue stays healthy however long nothing happens."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from datemaker.adapters.observability.checks import Verdict, run_checks
+from datemaker.adapters.observability.http import HealthServer
+from datemaker.adapters.rabbitmq.consumer import BotConsumer
+from datemaker.app.bot_commands import Answer
+from datemaker.runtime.health_checks import health_checks
+from datemaker.settings import load_settings
+
+from ..support.bot_harness import WAIT, TestBot, broker_settings, run
+from ..support.clock import FakeMonotonic
+
+pytestmark = pytest.mark.rabbitmq
+
+STALL_SECONDS = 60.0
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+async def until(condition, seconds: float = WAIT) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def test_a_wedged_consumer_is_reported_unhealthy_and_an_idle_one_is_not():
+    settings = broker_settings(load_settings(DATEMAKER_STORE="sqlite"))
+    clock = FakeMonotonic()
+    release = threading.Event()
+
+    def stuck_handler(commands):  # the handling that never comes back (until released)
+        release.wait(WAIT)
+        return [Answer({"success": True}, "ok") for _ in commands]
+
+    consumer = BotConsumer(settings, stuck_handler, clock=clock)
+    health = HealthServer(CollectorRegistry(), lambda: Verdict(), port=0,
+                          health=lambda: run_checks(health_checks(consumer, STALL_SECONDS)))
+    health.start()
+
+    async def scenario() -> None:
+        bot = TestBot(settings)
+        await bot.start()
+        stop = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop))
+        try:
+            await asyncio.wait_for(consumer.ready.wait(), WAIT)
+            clock.advance(3600)  # idle for an hour, nothing in the queue
+            assert await asyncio.to_thread(get, health.port, "/healthz") == (200, "ok\n")
+
+            await bot.send("list_events", user_id=1, chat_id=1, message_id=1)
+            await until(lambda: consumer.unsettled == 1)
+            clock.advance(STALL_SECONDS - 1)  # slow, not yet wedged
+            assert (await asyncio.to_thread(get, health.port, "/healthz"))[0] == 200
+            clock.advance(2)
+            status, reason = await asyncio.to_thread(get, health.port, "/healthz")
+            assert status == 503
+            assert reason.startswith("unhealthy: consumer wedged: 1 messages held") and "61 s" in reason
+
+            release.set()  # it settles: healthy again
+            assert (await bot.reply()).body == {"success": True}
+            await until(lambda: consumer.unsettled == 0)
+            clock.advance(3600)
+            assert await asyncio.to_thread(get, health.port, "/healthz") == (200, "ok\n")
+        finally:
+            release.set()
+            stop.set()
+            await asyncio.wait_for(task, WAIT)
+            await bot.close()
+
+    try:
+        run(scenario)
+    finally:
+        health.stop()
