@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     rabbitmq_queue: str = Field("", alias="DATEMAKER_RABBITMQ_QUEUE")
     rabbitmq_username: str = Field("guest", alias="DATEMAKER_RABBITMQ_USERNAME")
     rabbitmq_password: SecretStr = Field(SecretStr("guest"), alias="DATEMAKER_RABBITMQ_PASSWORD")
+    # TLS (amqps://; port 5671 unless RABBITMQ_PORT is set), the server checked against the CA file
+    # (else the system's CAs); a client certificate and key when the broker asks for one.
+    rabbitmq_ssl: bool = Field(False, alias="RABBITMQ_SSL")
+    rabbitmq_ssl_cafile: FilePath | None = Field(None, alias="RABBITMQ_SSL_CAFILE")
+    rabbitmq_ssl_certfile: FilePath | None = Field(None, alias="RABBITMQ_SSL_CERTFILE")
+    rabbitmq_ssl_keyfile: FilePath | None = Field(None, alias="RABBITMQ_SSL_KEYFILE")
 
     # Event store: PostgreSQL when a host is configured, else embedded SQLite.
     store: Literal["auto", "postgres", "sqlite"] = Field("auto", alias="DATEMAKER_STORE")
@@ -39,6 +45,10 @@ class Settings(BaseSettings):
     postgres_db: str = Field("datemaker", alias="POSTGRES_DB")
     postgres_user: str = Field("postgres", alias="DATEMAKER_POSTGRES_USER")
     postgres_password: SecretStr = Field(SecretStr(""), alias="DATEMAKER_POSTGRES_PASSWORD")
+    # libpq's sslmode and root certificate for every connection; unset: libpq's own (PGSSLMODE, else prefer).
+    postgres_sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = Field(
+        None, alias="DATEMAKER_POSTGRES_SSLMODE")
+    postgres_sslrootcert: FilePath | None = Field(None, alias="DATEMAKER_POSTGRES_SSLROOTCERT")
     sqlite_path: str = Field("datemaker.sqlite3", alias="DATEMAKER_SQLITE_PATH")
 
     # Google Meet
@@ -97,6 +107,10 @@ class Settings(BaseSettings):
     def _queue_follows_debug(self) -> Settings:
         if not self.rabbitmq_queue:
             self.rabbitmq_queue = "chathub_date_maker_dev" if self.debug else "chathub_date_maker_prod"
+        if self.rabbitmq_ssl and "rabbitmq_port" not in self.model_fields_set:
+            self.rabbitmq_port = 5671  # AMQP over TLS
+        if self.rabbitmq_ssl_keyfile and not self.rabbitmq_ssl_certfile:
+            raise ValueError("RABBITMQ_SSL_KEYFILE needs RABBITMQ_SSL_CERTFILE")
         return self
 
     @property

@@ -202,7 +202,7 @@ def test_group_event_ids_are_widened_to_bigint(postgres_settings):
 
 
 GRANTED = [
-    ("public.users", "SELECT"), ("public.event_states", "SELECT"),
+    ("public.event_states", "SELECT"),
     ("public.dating_events", "SELECT"), ("public.dating_events", "INSERT"), ("public.dating_events", "UPDATE"),
     ("public.dating_registrations", "DELETE"), ("public.dating_registrations", "UPDATE"),
     ("public.dating_event_groups", "INSERT"), ("public.dating_event_groups", "DELETE"),
@@ -213,7 +213,8 @@ GRANTED = [
 ]
 REFUSED = [
     ("public.dating_events", "DELETE"), ("public.likes", "UPDATE"), ("public.dislikes", "UPDATE"),
-    ("public.users", "INSERT"), ("public.event_states", "INSERT"),
+    # the whole of users: only the columns datemaker reads (step 0007)
+    ("public.users", "SELECT"), ("public.users", "INSERT"), ("public.event_states", "INSERT"),
     ("datemaker.datingevents_events", "DELETE"), ("datemaker.datingevents_snapshots", "UPDATE"),
     ("datemaker._yoyo_migration", "INSERT"),
 ]
@@ -237,8 +238,10 @@ def test_the_service_role_has_what_it_needs_and_no_more(databases, start):
         SELECT has_schema_privilege('service_datemaker', 'datemaker', 'USAGE'),
                has_schema_privilege('service_datemaker', 'datemaker', 'CREATE'),
                has_sequence_privilege('service_datemaker', 'public.dating_events_id_seq', 'USAGE'),
-               has_sequence_privilege('service_datemaker', 'datemaker.datingevents_events_notification_id_seq', 'USAGE')
-    """) == [(True, False, True, True)]
+               has_sequence_privilege('service_datemaker', 'datemaker.datingevents_events_notification_id_seq', 'USAGE'),
+               has_column_privilege('service_datemaker', 'public.users', 'rating', 'SELECT'),
+               has_column_privilege('service_datemaker', 'public.users', 'password_hash', 'SELECT')
+    """) == [(True, False, True, True, True, False)]
 
 
 def test_history_rows_can_be_neither_changed_nor_removed(postgres_settings):

@@ -5,6 +5,7 @@ variables so nobody has to set those by hand."""
 from __future__ import annotations
 
 from datemaker.adapters.postgres.schema import SCHEMA
+from datemaker.adapters.postgres.tls import ENV_NAMES, tls_options
 from datemaker.settings import Settings
 
 
@@ -19,6 +20,8 @@ def persistence_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_PASSWORD": settings.postgres_password.get_secret_value(),
             "POSTGRES_SCHEMA": SCHEMA,
             "POSTGRES_CONNECT_TIMEOUT": "5",
+            # always named, so a stray variable of the process's environment never decides
+            **{env: tls_options(settings).get(name, "") for name, env in ENV_NAMES.items()},
             # Tables come from the schema steps (`datemaker db init`), checked at start.
             "CREATE_TABLE": "false",
         }

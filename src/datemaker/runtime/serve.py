@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from datemaker.adapters.postgres.privileges import warn_when_over_privileged
 from datemaker.runtime.bootstrap import Container
 from datemaker.runtime.follower_tasks import ROLES
 from datemaker.runtime.followers import Follower, start_follower
@@ -27,6 +28,8 @@ def run_service(container: Container, tasks: Sequence[Task] | None = None, grace
     service = None
     try:
         container.app  # opens the store and checks the PostgreSQL schema first
+        if settings.uses_postgres:
+            warn_when_over_privileged(settings)
         if tasks is None:
             service = build_service(container, followers=early)
             tasks = service.tasks()

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 import psycopg
 
+from datemaker.adapters.postgres.tls import tls_options
 from datemaker.settings import Settings
 
 SCHEMA = "datemaker"
@@ -55,7 +56,8 @@ def yoyo_uri(settings: Settings) -> str:
     user = quote(settings.postgres_user, safe="")
     password = quote(settings.postgres_password.get_secret_value(), safe="")
     host = settings.postgres_host or "127.0.0.1"
-    query = urlencode({"schema": SCHEMA, "connect_timeout": "5", "application_name": "datemaker-migrate"})
+    query = urlencode({"schema": SCHEMA, "connect_timeout": "5", "application_name": "datemaker-migrate",
+                       **tls_options(settings)})
     return f"postgresql+psycopg://{user}:{password}@{host}:{settings.postgres_port}/{quote(settings.postgres_db)}?{query}"
 
 

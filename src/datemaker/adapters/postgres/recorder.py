@@ -16,6 +16,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresFactory
 from psycopg.sql import SQL, Identifier
 
+from datemaker.adapters.postgres.tls import ENV_NAMES
 from datemaker.adapters.store_errors import translating
 from datemaker.app.ports import Deadline, Handled, PlatformWrite
 
@@ -292,6 +293,14 @@ class PostgresSnapshotRecorder(PostgresAggregateRecorder):
 class PostgresStore(PostgresFactory):
     application_recorder_class = PostgresRecorder
     aggregate_recorder_class = PostgresSnapshotRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        # TLS (adapters/postgres/tls.py), which the library's own variables do not cover:
+        # its pool opens no connection before the first use, so each one gets them.
+        for name, env_name in ENV_NAMES.items():
+            if value := self.env.get(env_name):
+                self.datastore.pool.kwargs[name] = value  # type: ignore[index]
 
 
 def _settle_platform_writes(curs: Any, taken: Sequence[tuple[PlatformWrite, str | None]]) -> None:

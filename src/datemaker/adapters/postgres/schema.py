@@ -8,6 +8,7 @@ import psycopg
 
 from datemaker.adapters.postgres.migrate import SCHEMA, apply_steps, missing_steps
 from datemaker.adapters.postgres.platform_shape import check_platform_shape
+from datemaker.adapters.postgres.tls import tls_options
 from datemaker.projections import tables
 from datemaker.settings import Settings
 
@@ -41,6 +42,7 @@ def connect(settings: Settings, *, dbname: str | None = None, autocommit: bool =
         connect_timeout=5,
         autocommit=autocommit,
         application_name="datemaker",
+        **tls_options(settings),
     )
 
 

@@ -23,6 +23,7 @@ from pamqp import frame as amqp_frame
 from pamqp import header as amqp_header
 from pamqp.heartbeat import Heartbeat
 
+from datemaker.adapters.rabbitmq.topology import tls_context
 from datemaker.logs import get_logger
 from datemaker.settings import Settings
 
@@ -229,9 +230,11 @@ class ConfirmedPublisher:
         await self.close()
         s, loop = self.settings, asyncio.get_running_loop()
         try:
-            connecting = loop.create_connection(lambda: _Connection(loop), s.rabbitmq_host, s.rabbitmq_port)
+            tls = tls_context(s)
+            connecting = loop.create_connection(lambda: _Connection(loop), s.rabbitmq_host, s.rabbitmq_port, ssl=tls,
+                                                ssl_handshake_timeout=CONNECT_TIMEOUT if tls else None)
             _, conn = await asyncio.wait_for(connecting, CONNECT_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
             raise PublishFailed(f"cannot connect to RabbitMQ at {s.rabbitmq_host}:{s.rabbitmq_port}: {exc!r}") from exc
         try:
             conn.write(amqp_header.ProtocolHeader().marshal())
