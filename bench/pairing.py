@@ -1,6 +1,6 @@
 """Benchmark of the pairing engine: grouping + scheduling of N confirmed people.
 
-    python bench/pairing.py [--sizes 100 1000 10000] [--repeat 3]
+    python bench/pairing.py [--sizes 100 1000 10000] [--repeat 3] [--forbidden 10000:50000]
 
 A seeded, realistic population: 55 % men and 45 % women, three cities, ages
 18 to 40, users_limit 20. For each N it prints one line for the engine and
@@ -9,6 +9,13 @@ takes the best-scoring unmet pairs among the people still free):
 
     pairing n=10000 seconds=0.41 peak_mb=38 groups=500 rounds=11 dates=49500 ...
     pairing n=10000 baseline=greedy seconds=... peak_mb=... rounds=... ...
+
+`--forbidden N:K` adds a case of N people with K pairs that must never meet
+(people who reported, disliked or recently met each other), given with their
+reasons as the round clock gives them: drawn among look-alikes (same city,
+close in age, opposite sex), as earlier partners are, so most of them fall
+inside a group and cost the grouping and the rounds real work. Target: at
+most 1 s for 10,000 people and 50,000 pairs.
 
 `seconds` is the best of --repeat untraced runs; `peak_mb` comes from a
 separate run under tracemalloc (tracing slows Python down, so the two are
@@ -60,8 +67,24 @@ def population(n: int, seed: int = 2026) -> dict[int, Profile]:
     }
 
 
-def engine(people: dict[int, Profile]) -> Outcome:
-    plan = plan_event(people, USERS_LIMIT, reference_date=START, seed=7)
+def earlier_partners(people: dict[int, Profile], count: int, seed: int = 2027) -> dict[tuple[int, int], tuple[str, ...]]:
+    """`count` pairs of look-alikes of opposite sex, each with a reason."""
+    rnd = random.Random(seed)
+    alike = sorted(people, key=lambda uid: (str(people[uid].city), people[uid].birthday, uid))
+    by_sex = {sex: [uid for uid in alike if people[uid].sex == sex] for sex in ("M", "F")}
+    place = {uid: i * len(by_sex["F"]) // max(1, len(by_sex["M"])) for i, uid in enumerate(by_sex["M"])}
+    words = (("reported",), ("disliked",), ("met_recently",), ("disliked", "met_recently"))
+    pairs: dict[tuple[int, int], tuple[str, ...]] = {}
+    while len(pairs) < count:
+        man = rnd.choice(by_sex["M"])
+        near = min(max(place[man] + rnd.randint(-15, 15), 0), len(by_sex["F"]) - 1)
+        woman = by_sex["F"][near]
+        pairs[(min(man, woman), max(man, woman))] = rnd.choice(words)
+    return pairs
+
+
+def engine(people: dict[int, Profile], never: dict[tuple[int, int], tuple[str, ...]] | None = None) -> Outcome:
+    plan = plan_event(people, USERS_LIMIT, reference_date=START, forbidden=never or {}, seed=7)
     extra = 0
     for group in plan.groups:
         sexes = [people[uid].sex for uid in group.user_ids]
@@ -153,11 +176,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1_000, 10_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--forbidden", nargs="*", default=["10000:50000"], metavar="N:K")
     args = parser.parse_args()
     for n in args.sizes:
         people = population(n)
         print(line(n, "", *measure(engine, people, args.repeat)), flush=True)
         print(line(n, " baseline=greedy", *measure(greedy, people, args.repeat)), flush=True)
+    for case in args.forbidden:
+        n, count = (int(part) for part in case.split(":"))
+        people = population(n)
+        never = earlier_partners(people, count)
+        run = lambda people, never=never: engine(people, never)  # noqa: E731
+        print(line(n, f" forbidden={count}", *measure(run, people, args.repeat)), flush=True)
 
 
 if __name__ == "__main__":

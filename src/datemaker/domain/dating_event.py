@@ -9,7 +9,6 @@ Time always comes in with the command (`at`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -39,7 +38,7 @@ from datemaker.domain.ids import event_uuid
 from datemaker.domain import timeline
 from datemaker.domain.lifecycle import EventState, next_state
 from datemaker.domain.phases import Phase, next_phase
-from datemaker.domain.pairing import Plan, plan_event, replan
+from datemaker.domain.pairing import NeverMeet, Plan, plan_event, reasons, replan
 from datemaker.domain.parsed_records import parsed, remember
 from datemaker.domain.profile import Profile
 from datemaker.domain.timings import Timings
@@ -235,8 +234,10 @@ class DatingEvent(Aggregate):
     def _confirmation_opened(self, state: int, at: datetime) -> None:
         self.state_id = state
 
-    def plan_for(self, seed: int, never_meet: Iterable[Iterable[int]] = ()) -> Plan:
-        """The groups and rounds closing confirmation now would fix (records nothing)."""
+    def plan_for(self, seed: int, never_meet: NeverMeet = ()) -> Plan:
+        """The groups and rounds closing confirmation now would fix (records
+        nothing). `never_meet`: pairs kept apart (with the reasons why, which
+        the plan records), from earlier events."""
         confirmed = {uid: self.profile_of(uid) for uid in self.confirmed_user_ids}
         return plan_event(
             confirmed,
@@ -247,7 +248,7 @@ class DatingEvent(Aggregate):
         )
 
     def close_confirmation(
-        self, at: datetime, seed: int, never_meet: Iterable[Iterable[int]] = (), prepared: Plan | None = None
+        self, at: datetime, seed: int, never_meet: NeverMeet = (), prepared: Plan | None = None
     ) -> Plan:
         """Fix groups and rounds for the confirmed people (READY), or SKIP the
         event when they cannot make even one pair. The whole plan, with its
@@ -307,7 +308,8 @@ class DatingEvent(Aggregate):
 
     def begin(self, at: datetime, seed: int) -> Plan:
         """RUNNING: whoever is not present (did not answer the ready check when
-        it is on, or withdrew) is a no-show, and the present are re-paired."""
+        it is on, or withdrew) is a no-show, and the present are re-paired,
+        keeping apart the pairs the plan kept apart and `reported_here()`."""
         running = next_state(self.state, "start")
         planned = self.planned
         assert planned is not None  # READY always holds a plan
@@ -321,6 +323,7 @@ class DatingEvent(Aggregate):
                 planned,
                 present,
                 from_round=1,
+                forbidden=self.reported_here(),
                 seed=seed,
                 participants={uid: Profile.from_record(self._snapshot_of(uid)) for uid in known},
             )
@@ -365,7 +368,7 @@ class DatingEvent(Aggregate):
         self,
         now: datetime,
         seed: int,
-        never_meet: Iterable[Iterable[int]] = (),
+        never_meet: NeverMeet = (),
         max_steps: int | None = None,
         prepared: Plan | None = None,
     ) -> list[str]:
@@ -580,6 +583,11 @@ class DatingEvent(Aggregate):
 
     def reaction(self, user_id: int, partner_id: int) -> str | None:
         return self.ratings.get(str(user_id), {}).get(str(partner_id))
+
+    def reported_here(self) -> dict[tuple[int, int], tuple[str, ...]]:
+        """Pairs any re-plan of this event keeps apart on top of those its plan
+        kept apart: one reported the other here (which one is not said)."""
+        return {(min(a, b), max(a, b)): (reasons.REPORTED,) for a, b in self.reports}
 
     def finish(self, at: datetime) -> list[list[int]]:
         """FINISHED: ratings lock and mutual likes become matches."""

@@ -5,7 +5,7 @@ no global randomness. A `Plan` is recorded as one event; replay reads it back
 through `Plan.from_record` and never recomputes it.
 
     plan = plan_event(participants, users_limit, reference_date=start.date(),
-                      forbidden=pairs, seed=seed)
+                      forbidden={(a, b): ("reported",)}, seed=seed)  # or plain pairs
     later = replan(plan, present, from_round=1, forbidden=pairs, seed=seed,
                    participants=participants)
 
@@ -23,8 +23,8 @@ Where the rules live:
 """
 
 from datemaker.domain.pairing import reasons
-from datemaker.domain.pairing.compatibility import Compatibility, forbidden_pairs, opposite_sex
-from datemaker.domain.pairing.model import Group, Pair, Plan, Round, SitOut, Unplaced
+from datemaker.domain.pairing.compatibility import Compatibility, NeverMeet, forbidden_pairs, opposite_sex
+from datemaker.domain.pairing.model import Group, KeptApart, Pair, Plan, Round, SitOut, Unplaced
 from datemaker.domain.pairing.planner import plan_event
 from datemaker.domain.pairing.replan import replan
 from datemaker.domain.pairing.scoring import ScoreWeights
@@ -32,6 +32,8 @@ from datemaker.domain.pairing.scoring import ScoreWeights
 __all__ = [
     "Compatibility",
     "Group",
+    "KeptApart",
+    "NeverMeet",
     "Pair",
     "Plan",
     "Round",

@@ -7,15 +7,19 @@ date), the two are different people, and the caller did not forbid the pair."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from datemaker.domain.pairing.model import KeptApart
+from datemaker.domain.pairing.reasons import FORBIDDEN
 from datemaker.domain.pairing.scoring import UNKNOWN, Population
 from datemaker.domain.profile import Profile
 
 Compatibility = Callable[[Profile, Profile], bool]
+# Pairs that must never meet: plain pairs, or each pair with the reasons why.
+NeverMeet = Iterable[Iterable[int]] | Mapping[tuple[int, int], Iterable[str]]
 
 
 def opposite_sex(a: Profile, b: Profile) -> bool:
@@ -26,14 +30,58 @@ def opposite_sex(a: Profile, b: Profile) -> bool:
 def forbidden_pairs(pairs: Iterable[Iterable[int]]) -> frozenset[tuple[int, int]]:
     """Normalise the caller's pairs (tuples or frozensets) to (smaller, larger).
     A one-member frozenset names a person with themself: nothing to forbid."""
-    normalised = set()
-    for pair in pairs:
-        ids = sorted({int(uid) for uid in pair})
-        if len(ids) > 2 or (len(ids) == 2 and len(list(pair)) != 2):
-            raise ValueError(f"a forbidden pair names two people, got {pair!r}")
-        if len(ids) == 2:
-            normalised.add((ids[0], ids[1]))
-    return frozenset(normalised)
+    if isinstance(pairs, KeptApartPairs):
+        return frozenset(pairs)
+    return frozenset(pair for pair in map(_normal, pairs) if pair is not None)
+
+
+def _normal(pair: Iterable[int]) -> tuple[int, int] | None:
+    if type(pair) is tuple and len(pair) == 2 and type(pair[0]) is int and type(pair[1]) is int:
+        a, b = pair  # the common case, 50,000 of them for a big event: no sorting
+        return (a, b) if a < b else (b, a) if b < a else None
+    ids = sorted({int(uid) for uid in pair})
+    if len(ids) > 2 or (len(ids) == 2 and len(list(pair)) != 2):
+        raise ValueError(f"a forbidden pair names two people, got {pair!r}")
+    return (ids[0], ids[1]) if len(ids) == 2 else None
+
+
+class KeptApartPairs(dict[tuple[int, int], tuple[str, ...]]):
+    """Normalised pairs, (smaller, larger), each with its sorted reasons."""
+
+
+def pairs_kept_apart(*given: NeverMeet) -> KeptApartPairs:
+    """Every pair of `given`, normalised as `forbidden_pairs` does, with its
+    sorted reasons (merged where a pair comes more than once; `forbidden` for a
+    plain pair)."""
+    if len(given) == 1 and isinstance(given[0], KeptApartPairs):
+        return given[0]
+    found = KeptApartPairs()
+    for pairs in given:
+        items = pairs.items() if isinstance(pairs, Mapping) else ((pair, ()) for pair in pairs)
+        for pair, why in items:
+            # The common case first: (smaller, larger) ints with one reason, given once.
+            if pair.__class__ is tuple and len(pair) == 2 and pair[0].__class__ is int is pair[1].__class__:
+                normal = pair if pair[0] < pair[1] else _normal(pair)
+            else:
+                normal = _normal(pair)
+            if normal is None:
+                continue
+            earlier = found.get(normal)
+            if earlier is None and why.__class__ is tuple and len(why) == 1 and why[0].__class__ is str:
+                found[normal] = why
+                continue
+            words = {str(word) for word in why} | set(earlier or ())
+            if len(words) > 1:  # a reason given elsewhere says more
+                words.discard(FORBIDDEN)
+            found[normal] = tuple(sorted(words)) or (FORBIDDEN,)
+    return found
+
+
+def kept_among(apart: KeptApartPairs, people: Iterable[int] | Mapping[int, object]) -> tuple[KeptApart, ...]:
+    """The pairs of `apart` whose two people are both among `people`, in order."""
+    inside = people if isinstance(people, Mapping) else frozenset(people)
+    among = sorted((a, b, why) for (a, b), why in apart.items() if a in inside and b in inside)
+    return tuple(map(KeptApart._make, among))
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,19 +89,34 @@ class Rules:
     population: Population
     compatibility: Compatibility
     forbidden: dict[int, frozenset[int]]  # position -> positions it must never meet
+    apart: KeptApartPairs = field(default_factory=KeptApartPairs)  # every pair given, with reasons
+    apart_inside: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))  # ids, sorted
 
     @classmethod
     def build(
-        cls, population: Population, compatibility: Compatibility, forbidden: Iterable[Iterable[int]]
+        cls, population: Population, compatibility: Compatibility, forbidden: NeverMeet
     ) -> Rules:
-        partners: dict[int, set[int]] = {}
-        for a, b in forbidden_pairs(forbidden):
-            pa, pb = population.position.get(a), population.position.get(b)
-            if pa is None or pb is None:
-                continue  # someone who is not taking part cannot meet anyone here
-            partners.setdefault(pa, set()).add(pb)
-            partners.setdefault(pb, set()).add(pa)
-        return cls(population, compatibility, {p: frozenset(s) for p, s in partners.items()})
+        apart = pairs_kept_apart(forbidden)
+        pairs = np.array(list(apart), dtype=np.int64).reshape(-1, 2)
+        # Positions by binary search in the ascending ids, for every pair at once.
+        ids = population.user_ids
+        at = np.minimum(np.searchsorted(ids, pairs), max(len(ids) - 1, 0))
+        inside = (ids[at] == pairs).all(axis=1) if len(ids) else np.zeros(len(pairs), dtype=bool)
+        # Someone who is not taking part cannot meet anyone here.
+        ends, kept = at[inside], pairs[inside]
+        both = np.concatenate([ends, ends[:, ::-1]])
+        both = both[np.lexsort((both[:, 1], both[:, 0]))]
+        starts = np.flatnonzero(np.r_[True, both[1:, 0] != both[:-1, 0]]) if len(both) else np.array([], dtype=np.int64)
+        firsts, others = both[:, 0].tolist(), both[:, 1].tolist()
+        bounds = [*starts.tolist(), len(both)]
+        forbidden_of = {firsts[i]: frozenset(others[i:j]) for i, j in zip(bounds, bounds[1:])}
+        kept = kept[np.lexsort((kept[:, 1], kept[:, 0]))]
+        return cls(population, compatibility, forbidden_of, apart, kept)
+
+    def kept_apart(self) -> tuple[KeptApart, ...]:
+        """The pairs given whose two people are both here, in order, with their reasons."""
+        apart, pairs = self.apart, list(map(tuple, self.apart_inside.tolist()))
+        return tuple(map(KeptApart._make, zip(*zip(*pairs), map(apart.__getitem__, pairs)))) if pairs else ()
 
     @property
     def _default_rule(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 RECORD_VERSION = 1
 
@@ -128,15 +128,33 @@ class Unplaced:
         return cls(user_id=int(record["user_id"]), reason=str(record["reason"]))
 
 
+class KeptApart(NamedTuple):
+    """Two people the plan never pairs (smaller id first), and why (reasons.py).
+    A tuple, not a dataclass: an event of 10,000 people may hold 50,000."""
+
+    a: int
+    b: int
+    reasons: tuple[str, ...]  # sorted, never empty
+
+    def to_record(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "reasons": list(self.reasons)}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> KeptApart:
+        return cls(int(record["a"]), int(record["b"]), tuple(str(r) for r in record["reasons"]))
+
+
 @dataclass(frozen=True)
 class Plan:
-    """Groups with their rounds, plus everyone who got no place and why."""
+    """Groups with their rounds, plus everyone who got no place and why, and
+    the pairs among its people that it kept apart and why."""
 
     groups: tuple[Group, ...]
     unplaced: tuple[Unplaced, ...]  # ascending user id
     users_limit: int
     seed: int
     reference_date: date
+    kept_apart: tuple[KeptApart, ...] = ()  # ascending (a, b)
 
     # --- reading the plan ------------------------------------------------
 
@@ -209,7 +227,7 @@ class Plan:
         return self.to_record()
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        record = {
             "version": RECORD_VERSION,
             "users_limit": self.users_limit,
             "seed": self.seed,
@@ -217,6 +235,9 @@ class Plan:
             "groups": [group.to_record() for group in self.groups],
             "unplaced": [item.to_record() for item in self.unplaced],
         }
+        if self.kept_apart:  # absent otherwise, as in plans recorded before it existed
+            record["kept_apart"] = [item.to_record() for item in self.kept_apart]
+        return record
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Plan:
@@ -228,4 +249,5 @@ class Plan:
             users_limit=int(record["users_limit"]),
             seed=int(record["seed"]),
             reference_date=date.fromisoformat(record["reference_date"]),
+            kept_apart=tuple(KeptApart.from_record(item) for item in record.get("kept_apart", ())),
         )

@@ -1,18 +1,24 @@
 """Planning an event: groups first, then the rounds of each group.
 
 Pure: the caller passes the people, the limit, the pairs that must never
-meet, a seed and the event's start date. The same input and seed give the
+meet (with the reasons why, which the plan records for the pairs among its
+people), a seed and the event's start date. The same input and seed give the
 same plan; ties are settled by seeded generators and user ids, never by the
 order of a dict or set."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date
 
 import numpy as np
 
-from datemaker.domain.pairing.compatibility import Compatibility, Rules, opposite_sex
+from datemaker.domain.pairing.compatibility import (
+    Compatibility,
+    NeverMeet,
+    Rules,
+    opposite_sex,
+)
 from datemaker.domain.pairing.grouping import form_groups
 from datemaker.domain.pairing.model import Group, Plan, Unplaced
 from datemaker.domain.pairing.rounds import schedule_group
@@ -27,7 +33,7 @@ def plan_event(
     users_limit: int,
     *,
     reference_date: date,
-    forbidden: Iterable[Iterable[int]] = (),
+    forbidden: NeverMeet = (),
     seed: int = 0,
     compatibility: Compatibility = opposite_sex,
     weights: ScoreWeights | None = None,
@@ -48,6 +54,7 @@ def plan_event(
         users_limit=users_limit,
         seed=seed,
         reference_date=reference_date,
+        kept_apart=rules.kept_apart(),
     )
 
 

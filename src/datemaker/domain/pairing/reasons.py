@@ -26,6 +26,13 @@ TWO_SIDED_COLOURING = "two_sided_colouring"  # busiest person's date count round
 ROUND_ROBIN = "round_robin"  # someone may meet everyone: n - 1 rounds (n if n is odd)
 GENERAL_COLOURING = "general_colouring"  # at most one round more than the busiest needs
 
+# Why two people were kept apart (never paired) in a plan. A pair may carry
+# several; none of them says which of the two reported or disliked the other.
+REPORTED = "reported"  # one reported the other (an earlier event, or this one)
+DISLIKED = "disliked"  # a dislike in an earlier event (either way, or both ways)
+MET_RECENTLY = "met_recently"  # a date in one of their last few events
+FORBIDDEN = "forbidden"  # the caller forbade the pair without saying why
+
 UNPLACED_REASONS = frozenset({NO_COMPATIBLE_PARTNER, GROUP_LIMIT_REACHED, NO_SHOW})
 SIT_OUT_REASONS = frozenset({TURN_TO_SIT_OUT, NO_FREE_PARTNER, MET_ALL_PARTNERS, NO_SHOW})
 

@@ -13,6 +13,10 @@ people present for the rest, under the same rules:
   with `no_show`. A two-sided group needs as many rounds as its busiest
   person still has dates, any other group at most one more.
 
+Pairs the plan kept apart stay apart, whether or not the caller names them
+again; `forbidden` adds more (someone reported there), and the new plan
+records them all with their reasons.
+
 Nobody is added: every present id must already be in the plan."""
 
 from __future__ import annotations
@@ -24,7 +28,14 @@ from datetime import date
 import numpy as np
 
 from datemaker.domain.pairing import reasons
-from datemaker.domain.pairing.compatibility import Compatibility, Rules, opposite_sex
+from datemaker.domain.pairing.compatibility import (
+    Compatibility,
+    NeverMeet,
+    Rules,
+    kept_among,
+    opposite_sex,
+    pairs_kept_apart,
+)
 from datemaker.domain.pairing.model import Group, Plan, Unplaced
 from datemaker.domain.pairing.planner import generator, plan_event
 from datemaker.domain.pairing.rounds import build_rounds, coloured_rounds
@@ -38,7 +49,7 @@ def replan(
     plan: Plan,
     present_user_ids: Iterable[int],
     from_round: int,
-    forbidden: Iterable[Iterable[int]] = (),
+    forbidden: NeverMeet = (),
     seed: int = 0,
     *,
     participants: Mapping[int, Profile],
@@ -58,19 +69,20 @@ def replan(
     if not 1 <= from_round <= plan.rounds_count + 1:
         raise ValueError(f"from_round must be within 1..{plan.rounds_count + 1}")
     day = reference_date or plan.reference_date
+    apart = pairs_kept_apart({(k.a, k.b): k.reasons for k in plan.kept_apart}, forbidden)
     if from_round == 1:
-        return _plan_afresh(plan, present, forbidden, seed, participants, day, compatibility, weights)
+        return _plan_afresh(plan, present, apart, seed, participants, day, compatibility, weights)
     placed = {uid: participants[uid] for uid in sorted(plan.placed_user_ids)}
     population = Population.build(placed, day, weights or ScoreWeights())
-    rules = Rules.build(population, compatibility, forbidden)
+    rules = Rules.build(population, compatibility, apart)
     groups = tuple(_replan_group(rules, group, present, from_round, seed) for group in plan.groups)
-    return replace(plan, groups=groups, seed=seed, reference_date=day)
+    return replace(plan, groups=groups, seed=seed, reference_date=day, kept_apart=kept_among(apart, known))
 
 
 def _plan_afresh(
     plan: Plan,
     present: frozenset[int],
-    forbidden: Iterable[Iterable[int]],
+    forbidden: NeverMeet,
     seed: int,
     participants: Mapping[int, Profile],
     day: date,
