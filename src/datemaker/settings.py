@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     consumer_stall_seconds: float = Field(60.0, alias="DATEMAKER_CONSUMER_STALL_SECONDS", gt=0)
     schedule_horizon_days: int = Field(14, alias="DATEMAKER_SCHEDULE_HORIZON_DAYS", ge=1, le=366)
     clock_lease_seconds: float = Field(30.0, alias="DATEMAKER_CLOCK_LEASE_SECONDS", gt=0)
+    # Never again (README, Moderation): a dislike at an earlier event keeps two people apart when
+    # given either way, or only when given each way; a date keeps them apart for the next N events.
+    never_after_dislike: Literal["either", "mutual"] = Field("either", alias="DATEMAKER_NEVER_AFTER_DISLIKE")
+    remeet_after_events: int = Field(3, alias="DATEMAKER_REMEET_AFTER_EVENTS", ge=0, le=1000)
     # With PostgreSQL, the outbox relay and the analytics follower run in
     # processes of their own, so a round's fan-out never slows the clock.
     follower_processes: bool = Field(True, alias="DATEMAKER_FOLLOWER_PROCESSES")

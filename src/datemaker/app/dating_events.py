@@ -20,6 +20,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from datemaker.app.never_again import NeverAgain, NeverAgainRules, history_to_save
 from datemaker.app.ports import Deadline, Handled, StoreRecorder, Summary
 from datemaker.app.retry import Backoff, GaveUp, retrying
 from datemaker.domain.catalog import EventCatalog, starting_after
@@ -98,6 +99,7 @@ class DatingEvents(Application[Any]):
         # (`snapshot_if_due`): one of a big event takes tens of milliseconds,
         # which would otherwise land on a command's reply.
         self.snapshots_on_save = True
+        self.never_again = NeverAgainRules()  # set from the settings at start
 
     @property
     def store(self) -> StoreRecorder:
@@ -201,7 +203,7 @@ class DatingEvents(Application[Any]):
     def close_confirmation(self, wire_id: int, seed: int | None = None) -> None:
         """Fix the groups and rounds (READY) or skip the event (SKIPPED)."""
         seed = self._rng.randrange(2**63) if seed is None else seed
-        self.change(wire_id, lambda e: e.close_confirmation(self.clock(), seed))
+        self.change(wire_id, lambda e: e.close_confirmation(self.clock(), seed, NeverAgain(self).when_read(e)))
 
     def cancel_event(self, wire_id: int, reason: str = "operator") -> None:
         self.change(wire_id, lambda e: e.cancel(self.clock(), reason))
@@ -307,15 +309,19 @@ class DatingEvents(Application[Any]):
         return catalog
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Every save of a dating event also stores its next deadline, in the
-        same transaction (see domain/timeline.py)."""
-        deadlines, summaries = [], []
+        """Every save of a dating event also stores its next deadline and the
+        pair history it makes, in the same transaction (domain/timeline.py,
+        never_again.py)."""
+        deadlines, summaries, dates, reactions = [], [], [], []
         for obj in objs:
             if isinstance(obj, DatingEvent):
                 step = next_step(obj)
                 deadlines.append(Deadline(obj.wire_id, step.at if step else None, step.action if step else ""))
                 summaries.append(Summary(obj.wire_id, int(obj.state), obj.active_dates))
-        kwargs.update(deadlines=deadlines, summaries=summaries)
+                more_dates, more_reactions = history_to_save(obj)
+                dates += more_dates
+                reactions += more_reactions
+        kwargs.update(deadlines=deadlines, summaries=summaries, dates_held=dates, reactions=reactions)
         if not all(isinstance(obj, Aggregate) for obj in objs):
             return super().save(*objs, **kwargs)
         # The library's save, less its runtime Protocol checks on each object

@@ -60,12 +60,51 @@ class PlatformWrite(NamedTuple):
     written_at: datetime
 
 
+class DateHeld(NamedTuple):
+    """Two people (smaller id first) given a room for a date at an event."""
+
+    event_id: int
+    a: int
+    b: int
+    at: datetime
+
+
+class ReactionGiven(NamedTuple):
+    """One person's latest reaction to a partner at an event."""
+
+    event_id: int
+    user_id: int
+    partner_id: int
+    reaction: str  # like, dislike, report
+    at: datetime
+
+
+class PairFact(NamedTuple):
+    """What stands between two people from an earlier event: `report` or
+    `dislike` (user_id about partner_id), or `met` (a date at `event_id`, one
+    of user_id's last few events with a date)."""
+
+    kind: str
+    event_id: int
+    user_id: int
+    partner_id: int
+
+
 class StoreRecorder(Protocol):
     """Beyond the library's recorder: what the use cases ask of the store.
 
-    Saves take `handled=`, `deadlines=`, `summaries=` and `platform_done=`
-    (inbox rows taken, each with its refusal or None) keyword lists, written in
-    the same transaction as the events."""
+    Saves take `handled=`, `deadlines=`, `summaries=`, `platform_done=`
+    (inbox rows taken, each with its refusal or None), `dates_held=` and
+    `reactions=` keyword lists, written in the same transaction as the events."""
+
+    def pair_history(self, user_ids: Sequence[int], remeet_events: int) -> list[PairFact]:
+        """Among `user_ids` (both people in it): every report and dislike, and
+        the dates held in each one's last `remeet_events` events with a date
+        (none for 0), newest events first by the time of their dates."""
+
+    def record_pair_history(self, dates: Sequence[DateHeld], reactions: Sequence[ReactionGiven]) -> None:
+        """Write what `dates_held=` and `reactions=` write, outside a save
+        (filling the pair history from a log recorded before it existed)."""
 
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Deadline]:
         """Lease up to `limit` due deadlines that no live lease holds."""

@@ -52,6 +52,7 @@ def plan_summary(event: DatingEvent) -> dict[str, Any] | None:
         ],
         "rounds": rounds_grid(event),
         "unplaced": [{"user_id": u.user_id, "reason": u.reason} for u in plan.unplaced],
+        "kept_apart": [k.to_record() for k in plan.kept_apart],
     }
 
 

@@ -86,9 +86,11 @@ def _reasons(facts: dict[str, Any]) -> str:
     plan = facts["plan"] or {"rounds": [], "unplaced": []}
     sit_outs = (cells(row["round"], s["user_id"], s["reason"]) for row in plan["rounds"] for s in row["sit_outs"])
     unplaced = (cells(u["user_id"], u["reason"]) for u in plan["unplaced"])
+    apart = (cells(f"{k['a']}+{k['b']}", ", ".join(k["reasons"])) for k in plan.get("kept_apart", ()))
     return (
         "<h3>Sit-outs</h3>" + table("sit-outs", ("round", "user", "reason"), sit_outs, "nobody sits out")
         + "<h3>No place</h3>" + table("no-place", ("user", "reason"), unplaced, "everyone confirmed had a place")
+        + "<h3>Kept apart</h3>" + table("kept-apart", ("pair", "why"), apart, "no pair kept apart")
     )
 
 

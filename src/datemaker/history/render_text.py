@@ -46,6 +46,8 @@ def summary_lines(facts: dict[str, Any]) -> list[str]:
             rest = "; ".join(f"{s['user_id']} ({s['reason']})" for s in row["sit_outs"])
             lines.append(f"  round {row['round']}: {pairs}" + (f"; sits out: {rest}" if rest else ""))
         lines += [f"  no place: {u['user_id']} ({u['reason']})" for u in plan["unplaced"]]
+        lines += [f"  kept apart: {pair_text(k['a'], k['b'])} ({', '.join(k['reasons'])})"
+                  for k in plan.get("kept_apart", ())]
     if facts["reports"]:
         lines.append("reports: " + ", ".join(f"{a} -> {b}" for a, b in facts["reports"]))
     if facts["matches"]:

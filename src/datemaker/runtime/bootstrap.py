@@ -10,6 +10,7 @@ from typing import Any
 from datemaker.adapters.event_store import persistence_env
 from datemaker.adapters.postgres.schema import check_schema
 from datemaker.app.dating_events import DatingEvents
+from datemaker.app.never_again import NeverAgainRules
 from datemaker.logs import configure_logging
 from datemaker.settings import Settings, load_settings
 
@@ -18,7 +19,9 @@ def open_dating_events(settings: Settings, **kwargs: Any) -> DatingEvents:
     """The application on the configured store; PostgreSQL's schema is checked."""
     if settings.uses_postgres:
         check_schema(settings)
-    return DatingEvents(env=persistence_env(settings), **kwargs)
+    app = DatingEvents(env=persistence_env(settings), **kwargs)
+    app.never_again = NeverAgainRules(settings.never_after_dislike, settings.remeet_after_events)
+    return app
 
 
 @dataclass

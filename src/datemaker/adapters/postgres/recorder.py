@@ -18,7 +18,7 @@ from psycopg.sql import SQL, Identifier
 
 from datemaker.adapters.postgres.tls import ENV_NAMES
 from datemaker.adapters.store_errors import translating
-from datemaker.app.ports import Deadline, Handled, PlatformWrite
+from datemaker.app.ports import DateHeld, Deadline, Handled, PairFact, PlatformWrite, ReactionGiven
 
 
 def seed_users_sql(table: str, on_conflict: str) -> str:
@@ -77,6 +77,7 @@ class PostgresRecorder(PostgresApplicationRecorder):
         taken: Sequence[tuple[PlatformWrite, str | None]] = kwargs.get("platform_done") or ()
         if taken:
             _settle_platform_writes(curs, taken)
+        _write_pair_history(curs, schema, kwargs.get("dates_held") or (), kwargs.get("reactions") or ())
         super()._insert_events(curs, stored_events, **kwargs)
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
@@ -103,6 +104,33 @@ class PostgresRecorder(PostgresApplicationRecorder):
                 [e.state for e in stored_events],
             ),
         )
+
+    def pair_history(self, user_ids: Sequence[int], remeet_events: int) -> list[PairFact]:
+        ids = sorted(set(user_ids))
+        if not ids:
+            return []
+        schema = Identifier(self.datastore.schema)
+        sql = SQL(
+            "SELECT CASE reaction WHEN 'report' THEN 'report' ELSE 'dislike' END AS kind, event_id, user_id, partner_id"
+            " FROM {schema}.pair_reactions"
+            " WHERE user_id = ANY(%(ids)s) AND partner_id = ANY(%(ids)s) AND reaction IN ('dislike', 'report')"
+        ).format(schema=schema)
+        if remeet_events > 0:
+            sql += SQL(
+                " UNION ALL SELECT 'met', d.event_id, d.user_id, d.partner_id FROM {schema}.pair_dates d"
+                " JOIN (SELECT user_id, event_id FROM (SELECT user_id, event_id, row_number() OVER"
+                "   (PARTITION BY user_id ORDER BY max(at) DESC, event_id DESC) AS n"
+                "   FROM {schema}.pair_dates WHERE user_id = ANY(%(ids)s) GROUP BY user_id, event_id) ranked"
+                "   WHERE n <= %(n)s) recent USING (user_id, event_id)"
+                " WHERE d.partner_id = ANY(%(ids)s)"
+            ).format(schema=schema)
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(sql, {"ids": ids, "n": remeet_events})
+            return [PairFact(r["kind"], r["event_id"], r["user_id"], r["partner_id"]) for r in curs.fetchall()]
+
+    def record_pair_history(self, dates: Sequence[DateHeld], reactions: Sequence[ReactionGiven]) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            _write_pair_history(curs, Identifier(self.datastore.schema), dates, reactions)
 
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Deadline]:
         """Lease up to `limit` due deadlines that no live lease holds."""
@@ -301,6 +329,34 @@ class PostgresStore(PostgresFactory):
         for name, env_name in ENV_NAMES.items():
             if value := self.env.get(env_name):
                 self.datastore.pool.kwargs[name] = value  # type: ignore[index]
+
+
+def _write_pair_history(curs: Any, schema: Identifier, dates: Sequence[DateHeld],
+                        reactions: Sequence[ReactionGiven]) -> None:
+    """Dates one row each way; a reaction replaces the earlier one (the last
+    of a batch wins: an upsert may not touch a row twice)."""
+    if dates:
+        curs.execute(
+            SQL(
+                "INSERT INTO {schema}.pair_dates (user_id, event_id, partner_id, at)"
+                " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[])"
+                " ON CONFLICT DO NOTHING"
+            ).format(schema=schema),
+            ([d.a for d in dates] + [d.b for d in dates], [d.event_id for d in dates] * 2,
+             [d.b for d in dates] + [d.a for d in dates], [d.at for d in dates] * 2),
+        )
+    latest = list({(r.user_id, r.partner_id, r.event_id): r for r in reactions}.values())
+    if latest:
+        curs.execute(
+            SQL(
+                "INSERT INTO {schema}.pair_reactions (user_id, partner_id, event_id, reaction, at)"
+                " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])"
+                " ON CONFLICT (user_id, partner_id, event_id) DO UPDATE"
+                " SET reaction = EXCLUDED.reaction, at = EXCLUDED.at"
+            ).format(schema=schema),
+            ([r.user_id for r in latest], [r.partner_id for r in latest], [r.event_id for r in latest],
+             [r.reaction for r in latest], [r.at for r in latest]),
+        )
 
 
 def _settle_platform_writes(curs: Any, taken: Sequence[tuple[PlatformWrite, str | None]]) -> None:

@@ -24,6 +24,8 @@ REQUIRED_TABLES = (
     (SCHEMA, "deadlines"),
     (SCHEMA, "outbox_position"),
     (SCHEMA, "event_summary"),
+    (SCHEMA, "pair_dates"),
+    (SCHEMA, "pair_reactions"),
     *tables.REQUIRED,
 )
 

@@ -1,6 +1,6 @@
 """The eventsourcing library's SQLite recorder (the embedded store of a trial
-without PostgreSQL), extended as the PostgreSQL one is: replies, deadlines
-and summaries saved with the events, and the other operations of the store
+without PostgreSQL), extended as the PostgreSQL one is: replies, deadlines,
+summaries and the pair history saved with the events, and the other operations of the store
 port (`app/ports.py`). One process uses it: its transaction is the lock."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
 from datemaker.adapters.store_errors import translating
-from datemaker.app.ports import Deadline, Handled, PlatformWrite
+from datemaker.adapters.sqlite.pair_history import PAIR_HISTORY_TABLES, fill_pair_history, pair_history, write_pair_history
+from datemaker.app.ports import DateHeld, Deadline, Handled, PairFact, PlatformWrite, ReactionGiven
 
 
 @translating(sqlite3.OperationalError, sqlite3.InterfaceError)
@@ -35,6 +36,8 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
             "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, username TEXT NOT NULL,"
             " password_hash TEXT, bio TEXT, birthday TEXT, sex TEXT, name TEXT, city TEXT,"
             " rating REAL DEFAULT 0.0, manual_score INTEGER DEFAULT 2)",
+            *PAIR_HISTORY_TABLES,
+            *fill_pair_history(self.events_table_name),
         ]
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
@@ -54,7 +57,16 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
                     "INSERT OR REPLACE INTO deadlines (wire_id, due_at, action, leased_until) VALUES (?, ?, ?, NULL)",
                     (d.wire_id, _utc_text(d.due_at), d.action),
                 )
+        write_pair_history(c, kwargs.get("dates_held") or (), kwargs.get("reactions") or ())
         return super()._insert_events(c, stored_events, **kwargs)
+
+    def pair_history(self, user_ids: Sequence[int], remeet_events: int) -> list[PairFact]:
+        with self.datastore.transaction(commit=False) as c:
+            return pair_history(c, user_ids, remeet_events)
+
+    def record_pair_history(self, dates: Sequence[DateHeld], reactions: Sequence[ReactionGiven]) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            write_pair_history(c, dates, reactions)
 
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Deadline]:
         # One writer at a time in SQLite: the transaction itself is the lock.

@@ -2,7 +2,9 @@
 deadline takes. The clock works it out ahead, between deadlines, for the
 confirmations about to close; at the deadline the plan is used only when the
 event is still at the version it was worked out on (a late registration or
-confirmation in between makes it stale, and the step plans afresh)."""
+confirmation in between makes it stale, and the step plans afresh). Either
+way the pairs earlier events forbid (`never_again.py`) are kept apart: asked
+of the store for a whole chunk ahead, or for one event when it plans afresh."""
 
 from __future__ import annotations
 
@@ -10,17 +12,20 @@ import random
 import time
 from collections.abc import Callable, Sequence
 
+from datemaker.app.never_again import HasStore, NeverAgain
 from datemaker.domain.dating_event import DatingEvent
-from datemaker.domain.pairing import Plan
+from datemaker.domain.pairing import NeverMeet, Plan
 
 CHUNK = 20  # events brought up to date together before planning
 
 
 class PlansAhead:
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, app: HasStore | None = None) -> None:
         self._rng = rng
+        self._never_again = NeverAgain(app) if app is not None else None
         self._waiting: list[int] = []
-        self._made: dict[int, tuple[int, int, Plan]] = {}  # wire_id -> (version, seed, plan)
+        # wire_id -> (version, seed, plan, the pairs it kept apart)
+        self._made: dict[int, tuple[int, int, Plan, NeverMeet]] = {}
 
     def want(self, wire_ids: Sequence[int]) -> None:
         self._waiting += wire_ids
@@ -32,17 +37,21 @@ class PlansAhead:
         until = time.monotonic() + budget
         while self._waiting and time.monotonic() < until:
             chunk, self._waiting = self._waiting[:CHUNK], self._waiting[CHUNK:]
-            for event in events_of(chunk):
+            events = events_of(chunk)
+            apart = self._never_again.for_events(events) if self._never_again else {}
+            for event in events:
                 seed = self._rng.randrange(2**63)
-                plan = event.plan_for(seed)
+                never_meet = apart.get(event.wire_id, {})
+                plan = event.plan_for(seed, never_meet)
                 plan.record  # made now, not at the deadline
-                self._made[event.wire_id] = (event.version, seed, plan)
+                self._made[event.wire_id] = (event.version, seed, plan, never_meet)
         return bool(self._waiting)
 
-    def take(self, event: DatingEvent) -> tuple[int, Plan | None]:
-        """The seed to step with, and the plan worked out ahead when it still fits."""
+    def take(self, event: DatingEvent) -> tuple[int, Plan | None, NeverMeet]:
+        """The seed to step with, the plan worked out ahead when it still fits,
+        and the pairs to keep apart (asked of the store only if it plans afresh)."""
         fresh = self._rng.randrange(2**63)
-        version, seed, plan = self._made.pop(event.wire_id, (0, 0, None))
+        version, seed, plan, never_meet = self._made.pop(event.wire_id, (0, 0, None, {}))
         if plan is not None and version == event.version:
-            return seed, plan
-        return fresh, None
+            return seed, plan, never_meet
+        return fresh, None, self._never_again.when_read(event) if self._never_again else {}

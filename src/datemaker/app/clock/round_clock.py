@@ -98,7 +98,7 @@ class RoundClock:
         # Events as this clock last saw them, brought up to date before each
         # step with one query for the whole batch; over ones are let go.
         self._known = LiveEvents(app, kept)
-        self._plans = PlansAhead(self._rng)
+        self._plans = PlansAhead(self._rng, app)
         self._pipeline = SavePipeline(self._save, self._settle)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -296,7 +296,7 @@ class RoundClock:
         """Take the due steps; returns when the first was scheduled (the stored
         deadline may be an overdue "make rooms", which says nothing of skew)."""
         own = timeline.next_step(event, with_rooms=False)
-        seed, prepared = self._plans.take(event)
+        seed, prepared, never_meet = self._plans.take(event)
         if self.instant:
             # One step at a time, making rooms before each: a late clock that
             # fixes the groups and starts round 1 in one go still has rooms.
@@ -305,14 +305,14 @@ class RoundClock:
             taken = []
             while (step := timeline.next_step(event, with_rooms=False)) is not None and step.at <= now:
                 make_rooms_now(self.rooms, event, now)
-                more = event.advance(now, seed=seed, max_steps=1, prepared=prepared)
+                more = event.advance(now, seed=seed, never_meet=never_meet, max_steps=1, prepared=prepared)
                 if not more:
                     break
                 taken += more
             if not taken:
                 make_rooms_now(self.rooms, event, now)
         else:
-            taken = event.advance(now, seed=seed, prepared=prepared)
+            taken = event.advance(now, seed=seed, never_meet=never_meet, prepared=prepared)
         ended = [e.round_no for e in event.pending_events if isinstance(e, DatingEvent.RoundEnded)]
         return (own.at if own and taken else None), taken, ended
 

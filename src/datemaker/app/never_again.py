@@ -1,0 +1,125 @@
+"""Never again: the pairs an event's plan must keep apart, from what earlier
+events recorded (README, Moderation):
+
+- one reported the other, at any earlier event;
+- a dislike at any earlier event: either way (`either`, the default), or
+  each way (`mutual`: each has disliked the other, at the same event or not);
+- a date at one of the last `remeet_after_events` events either of the two
+  had a date at (0 turns the rule off).
+
+The facts are the store's pair history (`StoreRecorder.pair_history`),
+written in the same transaction as the events that make them, so it is never
+behind the log: the dates of a round are the pairs given a room at its start,
+and each person's latest reaction to each partner per event. The plan records
+the pairs it kept apart and why (`Plan.kept_apart`), so replay never asks
+again, and which of two people reported or disliked the other stays out of it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from datemaker.app.ports import DateHeld, PairFact, ReactionGiven, StoreRecorder
+from datemaker.domain.dating_event import DatingEvent
+from datemaker.domain.pairing import reasons
+
+Pair = tuple[int, int]
+KeptApart = dict[Pair, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class NeverAgainRules:
+    dislike: Literal["either", "mutual"] = "either"
+    remeet_after_events: int = 3  # 0: people may meet again at the next event
+
+
+def kept_apart(facts: Iterable[PairFact], rules: NeverAgainRules, event_id: int | None = None) -> KeptApart:
+    """Each pair the facts forbid, with its reasons; facts of `event_id`
+    itself (the event being planned) are not earlier ones."""
+    found: dict[Pair, set[str]] = {}
+    disliked: set[tuple[int, int]] = set()  # (who, whom)
+    for fact in facts:
+        if fact.event_id == event_id or fact.user_id == fact.partner_id:
+            continue
+        pair = (min(fact.user_id, fact.partner_id), max(fact.user_id, fact.partner_id))
+        if fact.kind == "report":
+            found.setdefault(pair, set()).add(reasons.REPORTED)
+        elif fact.kind == "met":
+            found.setdefault(pair, set()).add(reasons.MET_RECENTLY)
+        elif fact.kind == "dislike":
+            disliked.add((fact.user_id, fact.partner_id))
+    for who, whom in disliked:
+        if rules.dislike == "either" or (whom, who) in disliked:
+            found.setdefault((min(who, whom), max(who, whom)), set()).add(reasons.DISLIKED)
+    return {pair: tuple(sorted(why)) for pair, why in sorted(found.items())}
+
+
+def history_to_save(event: DatingEvent) -> tuple[list[DateHeld], list[ReactionGiven]]:
+    """The pair history the event's unsaved changes make: the dates of a round
+    that started (pairs given a room) and the reactions given."""
+    dates, reactions = [], []
+    for change in event.pending_events:
+        if isinstance(change, (DatingEvent.Started, DatingEvent.RoundStarted)):
+            for key in change.rooms:
+                a, b = (int(uid) for uid in key.split("-"))
+                dates.append(DateHeld(event.wire_id, a, b, change.at))
+        elif isinstance(change, DatingEvent.PartnerRated):
+            reactions.append(ReactionGiven(event.wire_id, change.user_id, change.partner_id, change.reaction, change.at))
+    return dates, reactions
+
+
+class HasStore(Protocol):
+    @property
+    def store(self) -> StoreRecorder: ...
+
+
+class NeverAgain:
+    """What the store's pair history forbids, for events about to be planned."""
+
+    def __init__(self, app: HasStore, rules: NeverAgainRules | None = None) -> None:
+        self._app = app
+        self._rules = rules
+
+    @property
+    def rules(self) -> NeverAgainRules:
+        # The application's own, set at start from the settings; the defaults otherwise.
+        return self._rules or getattr(self._app, "never_again", None) or NeverAgainRules()
+
+    def for_events(self, events: Sequence[DatingEvent]) -> dict[int, KeptApart]:
+        """The pairs to keep apart among each event's confirmed people (one query for all)."""
+        people = {event.wire_id: frozenset(event.confirmed_user_ids) for event in events}
+        everyone = sorted(frozenset().union(*people.values())) if people else []
+        rules = self.rules
+        facts = self._app.store.pair_history(everyone, rules.remeet_after_events) if len(everyone) > 1 else []
+        found = {}
+        for event in events:
+            inside = people[event.wire_id]
+            mine = [f for f in facts if f.user_id in inside and f.partner_id in inside]
+            found[event.wire_id] = kept_apart(mine, rules, event.wire_id)
+        return found
+
+    def when_read(self, event: DatingEvent) -> AskedWhenRead:
+        """The same for one event, asked of the store only if the plan is made
+        (most steps plan nothing), on the event as it is then."""
+        return AskedWhenRead(lambda: self.for_events([event])[event.wire_id])
+
+
+class AskedWhenRead(Mapping[Pair, tuple[str, ...]]):
+    def __init__(self, ask: Callable[[], KeptApart]) -> None:
+        self._ask = ask
+        self._found: KeptApart | None = None
+
+    def _pairs(self) -> KeptApart:
+        if self._found is None:
+            self._found = self._ask()
+        return self._found
+
+    def __getitem__(self, pair: Pair) -> tuple[str, ...]:
+        return self._pairs()[pair]
+
+    def __iter__(self) -> Iterator[Pair]:
+        return iter(self._pairs())
+
+    def __len__(self) -> int:
+        return len(self._pairs())
