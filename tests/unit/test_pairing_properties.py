@@ -379,3 +379,56 @@ def test_two_sided_graphs_need_only_as_many_rounds_as_the_busiest_person(graph) 
     classes = [pairs for pairs in two_sided_colouring(n, across) if pairs]
     assert_proper(classes, across)
     assert len(classes) == max_degree(n, across)
+
+
+WORDS = st.lists(st.sampled_from([reasons.REPORTED, reasons.DISLIKED, reasons.MET_RECENTLY]), min_size=1, max_size=3)
+
+
+@st.composite
+def kept_apart_cases(draw: st.DrawFn) -> tuple[Event, dict[tuple[int, int], list[str]], frozenset[int], int]:
+    """An event whose forbidden pairs come with reasons (as the round clock
+    gives them), some naming people who are not taking part, and a re-plan."""
+    event = draw(events(("opposite_sex", "opposite_sex", "anyone"), max_size=120))
+    rnd = random.Random(draw(st.integers(0, 2**32 - 1)))
+    outsiders = [max(event.people, default=0) + n for n in (1, 2)]
+    ids = sorted(event.people) + outsiders
+    extra = [(rnd.choice(ids), rnd.choice(ids)) for _ in range(draw(st.integers(0, 30)))]
+    why = {pair: draw(WORDS) for pair in (*event.forbidden, *extra)}
+    present = frozenset(uid for uid in event.people if rnd.random() >= draw(st.sampled_from([0.0, 0.2, 0.6])))
+    return event, why, present, draw(st.integers(1, 12))
+
+
+def meetings(plan: Plan) -> set[tuple[int, int]]:
+    return {p.user_ids for n in range(1, plan.rounds_count + 1) for p in plan.pairs_in_round(n)}
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kept_apart_cases())
+def test_a_forbidden_pair_never_meets_and_every_plan_says_which_pairs_it_kept_apart_and_why(case) -> None:  # noqa: ANN001
+    event, why, present, from_round = case
+    plan = plan_event(event.people, event.limit, reference_date=START, forbidden=why, seed=event.seed,
+                      compatibility=RULES[event.rule])
+    banned = forbidden_pairs(why)
+    assert not meetings(plan) & banned, "a forbidden pair meets"
+    expected: dict[tuple[int, int], set[str]] = {}
+    for (a, b), words in why.items():
+        if a != b and a in event.people and b in event.people:
+            expected.setdefault((min(a, b), max(a, b)), set()).update(words)
+    assert {(k.a, k.b): set(k.reasons) for k in plan.kept_apart} == expected
+    assert [(k.a, k.b) for k in plan.kept_apart] == sorted(expected)
+    assert all(list(k.reasons) == sorted(set(k.reasons)) for k in plan.kept_apart)
+    assert round_trips(plan)
+    # Everything else a plan keeps holds with reasons as with plain pairs.
+    assert_valid_plan(replace(event, forbidden=tuple(why)), plan)
+    plain = plan_event(event.people, event.limit, reference_date=START, forbidden=list(why), seed=event.seed,
+                       compatibility=RULES[event.rule])
+    assert replace(plain, kept_apart=plan.kept_apart) == plan, "the reasons change who meets"
+    assert all(k.reasons == (reasons.FORBIDDEN,) for k in plain.kept_apart)
+
+    # A re-plan keeps them apart without being told again, from any round.
+    from_round = min(from_round, plan.rounds_count + 1)
+    later = replan(plan, present, from_round, seed=3, participants=event.people, compatibility=RULES[event.rule])
+    assert not meetings(later) & banned, "a forbidden pair meets after a re-plan"
+    assert set(later.kept_apart) >= {k for k in plan.kept_apart if from_round > 1 or {k.a, k.b} <= present}
+    assert round_trips(later)
