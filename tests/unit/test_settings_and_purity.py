@@ -38,12 +38,26 @@ def test_bot_extensions_are_a_comma_separated_list():
 @pytest.mark.parametrize(
     ("variable", "value"),
     [("POSTGRES_PORT", "x"), ("RABBITMQ_PORT", "70000"), ("DATEMAKER_DISPLAY_TIMEZONE", "Nowhere/City"),
-     ("DATEMAKER_STORE", "mongo"), ("DEBUG", "perhaps")],
+     ("DATEMAKER_STORE", "mongo"), ("DEBUG", "perhaps"), ("DATEMAKER_NEVER_AFTER_DISLIKE", "sometimes"),
+     ("DATEMAKER_REMEET_AFTER_EVENTS", "-1")],
 )
 def test_a_wrong_value_names_its_variable(monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError, match=variable):
         load_settings()
+
+
+def test_the_never_again_rules_come_from_the_settings(tmp_path):
+    from datemaker.runtime.bootstrap import open_dating_events
+
+    assert (load_settings().never_after_dislike, load_settings().remeet_after_events) == ("either", 3)
+    settings = load_settings(DATEMAKER_STORE="sqlite", DATEMAKER_SQLITE_PATH=str(tmp_path / "s.sqlite3"),
+                             DATEMAKER_NEVER_AFTER_DISLIKE="mutual", DATEMAKER_REMEET_AFTER_EVENTS="0")
+    app = open_dating_events(settings)
+    try:
+        assert (app.never_again.dislike, app.never_again.remeet_after_events) == ("mutual", 0)
+    finally:
+        app.close()
 
 
 @pytest.mark.parametrize(
