@@ -12,7 +12,8 @@ takes the best-scoring unmet pairs among the people still free):
 
 `--forbidden N:K` adds a case of N people with K pairs that must never meet
 (people who reported, disliked or recently met each other), given with their
-reasons as the round clock gives them: drawn among look-alikes (same city,
+reasons as the round clock gives them (normalised pairs, `KeptApartPairs`; a
+plain dict costs its normalising on top): drawn among look-alikes (same city,
 close in age, opposite sex), as earlier partners are, so most of them fall
 inside a group and cost the grouping and the rounds real work. Target: at
 most 1 s for 10,000 people and 50,000 pairs.
@@ -32,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from datemaker.domain.pairing import plan_event
+from datemaker.domain.pairing import KeptApartPairs, plan_event
 from datemaker.domain.pairing.scoring import AGE_SPAN_YEARS, ScoreWeights
 from datemaker.domain.profile import Profile
 
@@ -67,7 +68,7 @@ def population(n: int, seed: int = 2026) -> dict[int, Profile]:
     }
 
 
-def earlier_partners(people: dict[int, Profile], count: int, seed: int = 2027) -> dict[tuple[int, int], tuple[str, ...]]:
+def earlier_partners(people: dict[int, Profile], count: int, seed: int = 2027) -> KeptApartPairs:
     """`count` pairs of look-alikes of opposite sex, each with a reason."""
     rnd = random.Random(seed)
     alike = sorted(people, key=lambda uid: (str(people[uid].city), people[uid].birthday, uid))
@@ -80,10 +81,10 @@ def earlier_partners(people: dict[int, Profile], count: int, seed: int = 2027) -
         near = min(max(place[man] + rnd.randint(-15, 15), 0), len(by_sex["F"]) - 1)
         woman = by_sex["F"][near]
         pairs[(min(man, woman), max(man, woman))] = rnd.choice(words)
-    return pairs
+    return KeptApartPairs(sorted(pairs.items()))
 
 
-def engine(people: dict[int, Profile], never: dict[tuple[int, int], tuple[str, ...]] | None = None) -> Outcome:
+def engine(people: dict[int, Profile], never: KeptApartPairs | None = None) -> Outcome:
     plan = plan_event(people, USERS_LIMIT, reference_date=START, forbidden=never or {}, seed=7)
     extra = 0
     for group in plan.groups:

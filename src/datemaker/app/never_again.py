@@ -22,10 +22,10 @@ from typing import Literal, Protocol
 
 from datemaker.app.ports import DateHeld, PairFact, ReactionGiven, StoreRecorder
 from datemaker.domain.dating_event import DatingEvent
-from datemaker.domain.pairing import reasons
+from datemaker.domain.pairing import KeptApartPairs, reasons
 
 Pair = tuple[int, int]
-KeptApart = dict[Pair, tuple[str, ...]]
+KeptApart = dict[Pair, tuple[str, ...]]  # normalised: the pairing takes it as it is
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def kept_apart(facts: Iterable[PairFact], rules: NeverAgainRules, event_id: int 
     for who, whom in disliked:
         if rules.dislike == "either" or (whom, who) in disliked:
             found.setdefault((min(who, whom), max(who, whom)), set()).add(reasons.DISLIKED)
-    return {pair: tuple(sorted(why)) for pair, why in sorted(found.items())}
+    return KeptApartPairs((pair, tuple(sorted(why))) for pair, why in sorted(found.items()))
 
 
 def history_to_save(event: DatingEvent) -> tuple[list[DateHeld], list[ReactionGiven]]:

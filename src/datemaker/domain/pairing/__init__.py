@@ -23,7 +23,13 @@ Where the rules live:
 """
 
 from datemaker.domain.pairing import reasons
-from datemaker.domain.pairing.compatibility import Compatibility, NeverMeet, forbidden_pairs, opposite_sex
+from datemaker.domain.pairing.compatibility import (
+    Compatibility,
+    KeptApartPairs,
+    NeverMeet,
+    forbidden_pairs,
+    opposite_sex,
+)
 from datemaker.domain.pairing.model import Group, KeptApart, Pair, Plan, Round, SitOut, Unplaced
 from datemaker.domain.pairing.planner import plan_event
 from datemaker.domain.pairing.replan import replan
@@ -33,6 +39,7 @@ __all__ = [
     "Compatibility",
     "Group",
     "KeptApart",
+    "KeptApartPairs",
     "NeverMeet",
     "Pair",
     "Plan",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -49,6 +50,10 @@ class KeptApartPairs(dict[tuple[int, int], tuple[str, ...]]):
     """Normalised pairs, (smaller, larger), each with its sorted reasons."""
 
 
+# KeptApart from a plain ((a, b), reasons) item, in C: a big event has 50,000.
+_kept_apart = partial(tuple.__new__, KeptApart)
+
+
 def pairs_kept_apart(*given: NeverMeet) -> KeptApartPairs:
     """Every pair of `given`, normalised as `forbidden_pairs` does, with its
     sorted reasons (merged where a pair comes more than once; `forbidden` for a
@@ -80,8 +85,14 @@ def pairs_kept_apart(*given: NeverMeet) -> KeptApartPairs:
 def kept_among(apart: KeptApartPairs, people: Iterable[int] | Mapping[int, object]) -> tuple[KeptApart, ...]:
     """The pairs of `apart` whose two people are both among `people`, in order."""
     inside = people if isinstance(people, Mapping) else frozenset(people)
-    among = sorted((a, b, why) for (a, b), why in apart.items() if a in inside and b in inside)
-    return tuple(map(KeptApart._make, among))
+    among = sorted(item for item in apart.items() if item[0][0] in inside and item[0][1] in inside)
+    return tuple(map(_kept_apart, among))
+
+
+def _ascending(pairs: np.ndarray) -> bool:
+    """Rows of (a, b) in strictly ascending order."""
+    a, b = pairs[:, 0], pairs[:, 1]
+    return bool(np.all((a[1:] > a[:-1]) | ((a[1:] == a[:-1]) & (b[1:] > b[:-1]))))
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,7 +101,8 @@ class Rules:
     compatibility: Compatibility
     forbidden: dict[int, frozenset[int]]  # position -> positions it must never meet
     apart: KeptApartPairs = field(default_factory=KeptApartPairs)  # every pair given, with reasons
-    apart_inside: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))  # ids, sorted
+    # Where in `apart` the pairs of two people both here are, in (a, b) order.
+    apart_inside: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @classmethod
     def build(
@@ -110,13 +122,17 @@ class Rules:
         firsts, others = both[:, 0].tolist(), both[:, 1].tolist()
         bounds = [*starts.tolist(), len(both)]
         forbidden_of = {firsts[i]: frozenset(others[i:j]) for i, j in zip(bounds, bounds[1:])}
-        kept = kept[np.lexsort((kept[:, 1], kept[:, 0]))]
-        return cls(population, compatibility, forbidden_of, apart, kept)
+        order = np.flatnonzero(inside)
+        if len(kept) > 1 and not _ascending(kept):
+            order = order[np.lexsort((kept[:, 1], kept[:, 0]))]
+        return cls(population, compatibility, forbidden_of, apart, order)
 
     def kept_apart(self) -> tuple[KeptApart, ...]:
         """The pairs given whose two people are both here, in order, with their reasons."""
-        apart, pairs = self.apart, list(map(tuple, self.apart_inside.tolist()))
-        return tuple(map(KeptApart._make, zip(*zip(*pairs), map(apart.__getitem__, pairs)))) if pairs else ()
+        items = list(self.apart.items())
+        if not np.array_equal(self.apart_inside, np.arange(len(items))):  # else: all of them, in order
+            items = [items[i] for i in self.apart_inside.tolist()]
+        return tuple(map(_kept_apart, items))
 
     @property
     def _default_rule(self) -> bool:

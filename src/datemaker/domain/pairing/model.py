@@ -129,19 +129,27 @@ class Unplaced:
 
 
 class KeptApart(NamedTuple):
-    """Two people the plan never pairs (smaller id first), and why (reasons.py).
-    A tuple, not a dataclass: an event of 10,000 people may hold 50,000."""
+    """Two people the plan never pairs, and why (reasons.py). A tuple of
+    ((a, b), reasons), not a dataclass: an event of 10,000 people may hold
+    50,000, made straight from the pairing's mapping of pairs to reasons."""
 
-    a: int
-    b: int
+    pair: tuple[int, int]  # smaller id first
     reasons: tuple[str, ...]  # sorted, never empty
+
+    @property
+    def a(self) -> int:
+        return self.pair[0]
+
+    @property
+    def b(self) -> int:
+        return self.pair[1]
 
     def to_record(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "reasons": list(self.reasons)}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> KeptApart:
-        return cls(int(record["a"]), int(record["b"]), tuple(str(r) for r in record["reasons"]))
+        return cls((int(record["a"]), int(record["b"])), tuple(str(r) for r in record["reasons"]))
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def replan(
     if not 1 <= from_round <= plan.rounds_count + 1:
         raise ValueError(f"from_round must be within 1..{plan.rounds_count + 1}")
     day = reference_date or plan.reference_date
-    apart = pairs_kept_apart({(k.a, k.b): k.reasons for k in plan.kept_apart}, forbidden)
+    apart = pairs_kept_apart(dict(plan.kept_apart), forbidden)
     if from_round == 1:
         return _plan_afresh(plan, present, apart, seed, participants, day, compatibility, weights)
     placed = {uid: participants[uid] for uid in sorted(plan.placed_user_ids)}
