@@ -1,6 +1,7 @@
 """A log recorded before the pair history existed (the checked-in fixture)
 fills it once: PostgreSQL's step 0008 and the embedded store's first start
-take in the same dates and last reactions that saving those events makes."""
+take in the same dates (of events that are over) and last reactions that
+saving those events makes."""
 
 from __future__ import annotations
 
@@ -32,12 +33,15 @@ def insert_fixture(app: DatingEvents) -> None:
 
 
 def expected_facts(app: DatingEvents) -> tuple[set[PairFact], set[tuple[int, int, int]]]:
-    """From the log itself: reports and dislikes (the last reaction), and dates (each way)."""
-    wire, last, dates = {}, {}, set()
+    """From the log itself: reports and dislikes (the last reaction), and the
+    dates (each way) of events that are over."""
+    wire, last, dates, over = {}, {}, set(), set()
     for notification in app.recorder.select_notifications(start=1, limit=10_000):
         change = app.mapper.to_domain_event(notification)
         if isinstance(change, DatingEvent.Scheduled):
             wire[change.originator_id] = change.wire_id
+        elif isinstance(change, (DatingEvent.Finished, DatingEvent.Cancelled)):
+            over.add(wire[change.originator_id])
         elif isinstance(change, (DatingEvent.Started, DatingEvent.RoundStarted)):
             for key in change.rooms:
                 a, b = (int(x) for x in key.split("-"))
@@ -45,7 +49,7 @@ def expected_facts(app: DatingEvents) -> tuple[set[PairFact], set[tuple[int, int
         elif isinstance(change, DatingEvent.PartnerRated):
             last[(change.user_id, change.partner_id, wire[change.originator_id])] = change.reaction
     reactions = {PairFact(r, e, u, p) for (u, p, e), r in last.items() if r in ("dislike", "report")}
-    return reactions, dates
+    return reactions, {d for d in dates if d[1] in over}
 
 
 def facts_in_store(app: DatingEvents) -> tuple[set[PairFact], set[tuple[int, int, int]]]:

@@ -92,26 +92,21 @@ def test_whoever_reported_a_partner_here_is_kept_apart_from_them_in_any_later_re
     assert all({2, partner} != set(p.user_ids) for n in range(2, later.rounds_count + 1) for p in later.pairs_in_round(n))
 
 
-def test_a_save_adds_the_dates_given_a_room_and_every_reaction_to_the_pair_history():
+def test_a_save_adds_every_reaction_and_at_the_end_everyones_dates_to_the_pair_history():
     event = running_event()
-    rooms = {f"{p.a}-{p.b}": {"space": "s", "uri": "https://meet.google.com/x"} for p in event.planned.pairs_in_round(1)}
-    event.rooms["1"] = rooms  # as if the round had started with rooms
     event.collect_events()
     pair = event.planned.pairs_in_round(1)[0]
     event.rate(pair.a, pair.b, "dislike", ROUND_1 + timedelta(seconds=30))
     event.rate(pair.a, pair.b, "like", ROUND_1 + timedelta(seconds=40))
     dates, reactions = history_to_save(event)
-    assert dates == []  # no round started in these changes
+    assert dates == []  # the event is not over
     assert [(r.user_id, r.partner_id, r.reaction) for r in reactions] == [(pair.a, pair.b, "dislike"), (pair.a, pair.b, "like")]
-    event.add_rooms(2, [{"space": f"s{n}", "uri": f"https://meet.google.com/r{n}"} for n in range(2)], AT)
     event.collect_events()
-    event.end_round(ROUND_1 + timedelta(minutes=5))
-    event.start_round(ROUND_1 + timedelta(minutes=6))
+    event.rooms = {"1": {"1-2": {"uri": "u"}, "3-4": {"uri": "u"}}, "2": {"2-3": {"uri": "u"}}}  # rooms given
+    event.cancel(ROUND_1 + timedelta(minutes=7))
     dates, _ = history_to_save(event)
-    given = event.rooms["2"]
-    assert len(given) == len(event.planned.pairs_in_round(2)) > 0
-    assert sorted((d.a, d.b) for d in dates) == sorted(tuple(int(x) for x in key.split("-")) for key in given)
-    assert all(d.event_id == event.wire_id for d in dates)
+    assert [(d.user_id, d.partners) for d in dates] == [(1, (2,)), (2, (1, 3)), (3, (2, 4)), (4, (3,))]
+    assert all(d.event_id == event.wire_id and d.started_at == event.start for d in dates)
 
 
 def test_the_history_names_each_pair_kept_apart_and_why():

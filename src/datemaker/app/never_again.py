@@ -9,8 +9,10 @@ events recorded (README, Moderation):
 
 The facts are the store's pair history (`StoreRecorder.pair_history`),
 written in the same transaction as the events that make them, so it is never
-behind the log: the dates of a round are the pairs given a room at its start,
-and each person's latest reaction to each partner per event. The plan records
+behind the log: each person's latest reaction to each partner per event, and,
+once an event is over, whom each person had a date with there (the pairs
+given a room when their round started); one row per person and event, written
+at the end, keeps it off the round starts, where a thousand events save at once. The plan records
 the pairs it kept apart and why (`Plan.kept_apart`), so replay never asks
 again, and which of two people reported or disliked the other stays out of it."""
 
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from datemaker.app.ports import DateHeld, PairFact, ReactionGiven, StoreRecorder
+from datemaker.app.ports import DatesHeld, PairFact, ReactionGiven, StoreRecorder
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.pairing import KeptApartPairs, reasons
 
@@ -55,17 +57,23 @@ def kept_apart(facts: Iterable[PairFact], rules: NeverAgainRules, event_id: int 
     return KeptApartPairs((pair, tuple(sorted(why))) for pair, why in sorted(found.items()))
 
 
-def history_to_save(event: DatingEvent) -> tuple[list[DateHeld], list[ReactionGiven]]:
-    """The pair history the event's unsaved changes make: the dates of a round
-    that started (pairs given a room) and the reactions given."""
-    dates, reactions = [], []
+def history_to_save(event: DatingEvent) -> tuple[list[DatesHeld], list[ReactionGiven]]:
+    """The pair history the event's unsaved changes make: the reactions given
+    and, when the event ends (finished, or cancelled), everyone's dates there."""
+    dates: list[DatesHeld] = []
+    reactions = []
     for change in event.pending_events:
-        if isinstance(change, (DatingEvent.Started, DatingEvent.RoundStarted)):
-            for key in change.rooms:
-                a, b = (int(uid) for uid in key.split("-"))
-                dates.append(DateHeld(event.wire_id, a, b, change.at))
-        elif isinstance(change, DatingEvent.PartnerRated):
+        if isinstance(change, DatingEvent.PartnerRated):
             reactions.append(ReactionGiven(event.wire_id, change.user_id, change.partner_id, change.reaction, change.at))
+        elif isinstance(change, (DatingEvent.Finished, DatingEvent.Cancelled)):
+            partners: dict[int, set[int]] = {}
+            for given in event.rooms.values():
+                for key in given:
+                    a, b = (int(uid) for uid in key.split("-"))
+                    partners.setdefault(a, set()).add(b)
+                    partners.setdefault(b, set()).add(a)
+            dates = [DatesHeld(event.wire_id, uid, tuple(sorted(them)), event.start)
+                     for uid, them in sorted(partners.items())]
     return dates, reactions
 
 

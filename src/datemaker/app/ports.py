@@ -60,13 +60,14 @@ class PlatformWrite(NamedTuple):
     written_at: datetime
 
 
-class DateHeld(NamedTuple):
-    """Two people (smaller id first) given a room for a date at an event."""
+class DatesHeld(NamedTuple):
+    """Everyone one person had a date with (was given a room with) at an
+    event that is over, and when that event started."""
 
     event_id: int
-    a: int
-    b: int
-    at: datetime
+    user_id: int
+    partners: tuple[int, ...]  # ascending
+    started_at: datetime
 
 
 class ReactionGiven(NamedTuple):
@@ -99,10 +100,10 @@ class StoreRecorder(Protocol):
 
     def pair_history(self, user_ids: Sequence[int], remeet_events: int) -> list[PairFact]:
         """Among `user_ids` (both people in it): every report and dislike, and
-        the dates held in each one's last `remeet_events` events with a date
-        (none for 0), newest events first by the time of their dates."""
+        the dates held at each one's last `remeet_events` events with a date
+        (none for 0), the latest start first."""
 
-    def record_pair_history(self, dates: Sequence[DateHeld], reactions: Sequence[ReactionGiven]) -> None:
+    def record_pair_history(self, dates: Sequence[DatesHeld], reactions: Sequence[ReactionGiven]) -> None:
         """Write what `dates_held=` and `reactions=` write, outside a save
         (filling the pair history from a log recorded before it existed)."""
 

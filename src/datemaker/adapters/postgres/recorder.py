@@ -18,7 +18,7 @@ from psycopg.sql import SQL, Identifier
 
 from datemaker.adapters.postgres.tls import ENV_NAMES
 from datemaker.adapters.store_errors import translating
-from datemaker.app.ports import DateHeld, Deadline, Handled, PairFact, PlatformWrite, ReactionGiven
+from datemaker.app.ports import DatesHeld, Deadline, Handled, PairFact, PlatformWrite, ReactionGiven
 
 
 def seed_users_sql(table: str, on_conflict: str) -> str:
@@ -117,18 +117,16 @@ class PostgresRecorder(PostgresApplicationRecorder):
         ).format(schema=schema)
         if remeet_events > 0:
             sql += SQL(
-                " UNION ALL SELECT 'met', d.event_id, d.user_id, d.partner_id FROM {schema}.pair_dates d"
-                " JOIN (SELECT user_id, event_id FROM (SELECT user_id, event_id, row_number() OVER"
-                "   (PARTITION BY user_id ORDER BY max(at) DESC, event_id DESC) AS n"
-                "   FROM {schema}.pair_dates WHERE user_id = ANY(%(ids)s) GROUP BY user_id, event_id) ranked"
-                "   WHERE n <= %(n)s) recent USING (user_id, event_id)"
-                " WHERE d.partner_id = ANY(%(ids)s)"
+                " UNION ALL SELECT 'met', r.event_id, r.user_id, partner FROM (SELECT user_id, event_id, partners,"
+                "   row_number() OVER (PARTITION BY user_id ORDER BY started_at DESC, event_id DESC) AS n"
+                "   FROM {schema}.pair_dates WHERE user_id = ANY(%(ids)s)) r, unnest(r.partners) AS partner"
+                " WHERE r.n <= %(n)s AND partner = ANY(%(ids)s)"
             ).format(schema=schema)
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(sql, {"ids": ids, "n": remeet_events})
             return [PairFact(r["kind"], r["event_id"], r["user_id"], r["partner_id"]) for r in curs.fetchall()]
 
-    def record_pair_history(self, dates: Sequence[DateHeld], reactions: Sequence[ReactionGiven]) -> None:
+    def record_pair_history(self, dates: Sequence[DatesHeld], reactions: Sequence[ReactionGiven]) -> None:
         with self.datastore.transaction(commit=True) as curs:
             _write_pair_history(curs, Identifier(self.datastore.schema), dates, reactions)
 
@@ -331,19 +329,20 @@ class PostgresStore(PostgresFactory):
                 self.datastore.pool.kwargs[name] = value  # type: ignore[index]
 
 
-def _write_pair_history(curs: Any, schema: Identifier, dates: Sequence[DateHeld],
+def _write_pair_history(curs: Any, schema: Identifier, dates: Sequence[DatesHeld],
                         reactions: Sequence[ReactionGiven]) -> None:
-    """Dates one row each way; a reaction replaces the earlier one (the last
-    of a batch wins: an upsert may not touch a row twice)."""
+    """One row of dates per person and event; a reaction replaces the earlier
+    one (the last of a batch wins: an upsert may not touch a row twice)."""
     if dates:
         curs.execute(
             SQL(
-                "INSERT INTO {schema}.pair_dates (user_id, event_id, partner_id, at)"
-                " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[])"
+                "INSERT INTO {schema}.pair_dates (user_id, event_id, partners, started_at)"
+                " SELECT u, e, p::bigint[], s FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])"
+                "   AS x(u, e, p, s)"
                 " ON CONFLICT DO NOTHING"
             ).format(schema=schema),
-            ([d.a for d in dates] + [d.b for d in dates], [d.event_id for d in dates] * 2,
-             [d.b for d in dates] + [d.a for d in dates], [d.at for d in dates] * 2),
+            ([d.user_id for d in dates], [d.event_id for d in dates],
+             ["{" + ",".join(map(str, d.partners)) + "}" for d in dates], [d.started_at for d in dates]),
         )
     latest = list({(r.user_id, r.partner_id, r.event_id): r for r in reactions}.values())
     if latest:

@@ -9,11 +9,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from datemaker.app.ports import DateHeld, PairFact, ReactionGiven
+from datemaker.app.ports import DatesHeld, PairFact, ReactionGiven
 
 PAIR_HISTORY_TABLES = (
     "CREATE TABLE IF NOT EXISTS pair_dates (user_id INTEGER NOT NULL, event_id INTEGER NOT NULL,"
-    " partner_id INTEGER NOT NULL, at TEXT NOT NULL, PRIMARY KEY (user_id, event_id, partner_id))",
+    " partners TEXT NOT NULL, started_at TEXT NOT NULL, PRIMARY KEY (user_id, event_id))",  # partners: a JSON list
     "CREATE TABLE IF NOT EXISTS pair_reactions (user_id INTEGER NOT NULL, partner_id INTEGER NOT NULL,"
     " event_id INTEGER NOT NULL, reaction TEXT NOT NULL, at TEXT NOT NULL,"
     " PRIMARY KEY (user_id, partner_id, event_id))",
@@ -28,29 +28,29 @@ _AT = "%Y-%m-%dT%H:%M:%f"  # UTC, sortable: what both paths store
 
 def fill_pair_history(events_table: str) -> tuple[str, str, str]:
     """What a log recorded before the pair history existed holds, taken in
-    once (from then on the saves keep it complete). Dates come from the rooms given at a round's
-    start, reactions from the last rating per person, partner and event."""
-    wire = (f"SELECT originator_id, json_extract(CAST(state AS TEXT), '$.wire_id') AS event_id FROM {events_table}"
-            f" WHERE topic = '{_TOPIC}Scheduled'")
-    at = f"strftime('{_AT}', json_extract(CAST(e.state AS TEXT), '$.at._data_'))"
+    once (from then on the saves keep it complete). Dates come from the rooms
+    given at a round's start, of events that are over; reactions from the
+    last rating per person, partner and event."""
+    body = "CAST(e.state AS TEXT)"
+    wire = (f"SELECT originator_id, json_extract(CAST(state AS TEXT), '$.wire_id') AS event_id,"
+            f" strftime('{_AT}', json_extract(CAST(state AS TEXT), '$.start._data_')) AS started_at"
+            f" FROM {events_table} WHERE topic = '{_TOPIC}Scheduled'")
+    over = (f"SELECT originator_id FROM {events_table}"
+            f" WHERE topic IN ('{_TOPIC}Finished', '{_TOPIC}Cancelled')")
+    first = "CAST(substr(room.key, 1, instr(room.key, '-') - 1) AS INTEGER)"
+    second = "CAST(substr(room.key, instr(room.key, '-') + 1) AS INTEGER)"
+    rooms = (f"FROM {events_table} e JOIN ({wire}) w USING (originator_id), json_each({body}, '$.rooms') AS room"
+             f" WHERE e.topic IN ('{_TOPIC}Started', '{_TOPIC}RoundStarted') AND e.originator_id IN ({over})")
     only_while_empty = " AND NOT EXISTS (SELECT 1 FROM pair_history_filled)"
     return (
-        "INSERT OR IGNORE INTO pair_dates (user_id, event_id, partner_id, at)"
-        " SELECT CAST(substr(room.key, 1, instr(room.key, '-') - 1) AS INTEGER) AS a, w.event_id,"
-        f"   CAST(substr(room.key, instr(room.key, '-') + 1) AS INTEGER), {at}"
-        f" FROM {events_table} e JOIN ({wire}) w USING (originator_id),"
-        "   json_each(CAST(e.state AS TEXT), '$.rooms') AS room"
-        f" WHERE e.topic IN ('{_TOPIC}Started', '{_TOPIC}RoundStarted')"
-        f"{only_while_empty} UNION ALL"
-        " SELECT CAST(substr(room.key, instr(room.key, '-') + 1) AS INTEGER), w.event_id,"
-        f"   CAST(substr(room.key, 1, instr(room.key, '-') - 1) AS INTEGER), {at}"
-        f" FROM {events_table} e JOIN ({wire}) w USING (originator_id),"
-        "   json_each(CAST(e.state AS TEXT), '$.rooms') AS room"
-        f" WHERE e.topic IN ('{_TOPIC}Started', '{_TOPIC}RoundStarted')"
-        f"{only_while_empty}",
+        "INSERT OR IGNORE INTO pair_dates (user_id, event_id, partners, started_at)"
+        " SELECT user_id, event_id, json_group_array(DISTINCT partner_id), started_at FROM ("
+        f"   SELECT {first} AS user_id, w.event_id, {second} AS partner_id, w.started_at {rooms}{only_while_empty}"
+        f"   UNION ALL SELECT {second}, w.event_id, {first}, w.started_at {rooms}{only_while_empty}"
+        " ) GROUP BY user_id, event_id",
         "INSERT OR REPLACE INTO pair_reactions (user_id, partner_id, event_id, reaction, at)"
-        " SELECT json_extract(CAST(e.state AS TEXT), '$.user_id'), json_extract(CAST(e.state AS TEXT), '$.partner_id'),"
-        f"   w.event_id, json_extract(CAST(e.state AS TEXT), '$.reaction'), {at}"
+        f" SELECT json_extract({body}, '$.user_id'), json_extract({body}, '$.partner_id'),"
+        f"   w.event_id, json_extract({body}, '$.reaction'), strftime('{_AT}', json_extract({body}, '$.at._data_'))"
         f" FROM {events_table} e JOIN ({wire}) w USING (originator_id)"
         f" WHERE e.topic = '{_TOPIC}PartnerRated'{only_while_empty}"
         " ORDER BY e.rowid",  # the last rating replaces the earlier ones
@@ -58,11 +58,11 @@ def fill_pair_history(events_table: str) -> tuple[str, str, str]:
     )
 
 
-def write_pair_history(c: Any, dates: Sequence[DateHeld], reactions: Sequence[ReactionGiven]) -> None:
+def write_pair_history(c: Any, dates: Sequence[DatesHeld], reactions: Sequence[ReactionGiven]) -> None:
     if dates:
         c.executemany(
-            f"INSERT OR IGNORE INTO pair_dates (user_id, event_id, partner_id, at) VALUES (?, ?, ?, strftime('{_AT}', ?))",
-            [row for d in dates for row in ((d.a, d.event_id, d.b, d.at.isoformat()), (d.b, d.event_id, d.a, d.at.isoformat()))],
+            f"INSERT OR IGNORE INTO pair_dates (user_id, event_id, partners, started_at) VALUES (?, ?, ?, strftime('{_AT}', ?))",
+            [(d.user_id, d.event_id, json.dumps(list(d.partners)), d.started_at.isoformat()) for d in dates],
         )
     if reactions:
         c.executemany(
@@ -81,12 +81,10 @@ def pair_history(c: Any, user_ids: Sequence[int], remeet_events: int) -> list[Pa
     )
     if remeet_events > 0:
         sql += (
-            " UNION ALL SELECT 'met', d.event_id, d.user_id, d.partner_id FROM pair_dates d"
-            " JOIN (SELECT user_id, event_id FROM (SELECT user_id, event_id, row_number() OVER"
-            "   (PARTITION BY user_id ORDER BY max(at) DESC, event_id DESC) AS n"
-            "   FROM pair_dates WHERE user_id IN ids GROUP BY user_id, event_id) WHERE n <= :n) recent"
-            "   USING (user_id, event_id)"
-            " WHERE d.partner_id IN ids"
+            " UNION ALL SELECT 'met', r.event_id, r.user_id, partner.value FROM (SELECT user_id, event_id, partners,"
+            "   row_number() OVER (PARTITION BY user_id ORDER BY started_at DESC, event_id DESC) AS n"
+            "   FROM pair_dates WHERE user_id IN ids) r, json_each(r.partners) AS partner"
+            " WHERE r.n <= :n AND partner.value IN ids"
         )
     c.execute(sql, {"ids": ids, "n": remeet_events})
     return [PairFact(str(kind), int(event_id), int(user), int(partner)) for kind, event_id, user, partner in c.fetchall()]

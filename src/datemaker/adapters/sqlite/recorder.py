@@ -16,7 +16,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
 from datemaker.adapters.store_errors import translating
 from datemaker.adapters.sqlite.pair_history import PAIR_HISTORY_TABLES, fill_pair_history, pair_history, write_pair_history
-from datemaker.app.ports import DateHeld, Deadline, Handled, PairFact, PlatformWrite, ReactionGiven
+from datemaker.app.ports import DatesHeld, Deadline, Handled, PairFact, PlatformWrite, ReactionGiven
 
 
 @translating(sqlite3.OperationalError, sqlite3.InterfaceError)
@@ -64,7 +64,7 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             return pair_history(c, user_ids, remeet_events)
 
-    def record_pair_history(self, dates: Sequence[DateHeld], reactions: Sequence[ReactionGiven]) -> None:
+    def record_pair_history(self, dates: Sequence[DatesHeld], reactions: Sequence[ReactionGiven]) -> None:
         with self.datastore.transaction(commit=True) as c:
             write_pair_history(c, dates, reactions)
 
