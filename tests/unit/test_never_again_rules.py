@@ -15,6 +15,10 @@ from datemaker.domain.pairing import KeptApart, Plan, reasons, replan
 from datemaker.domain.profile import Profile
 from datemaker.domain.timings import Timings
 from datemaker.history.describe import described
+from datemaker.history.load import History
+from datemaker.history.render_html import render_html
+from datemaker.history.render_json import history_document
+from datemaker.history.render_text import render_text
 from datemaker.history.timeline import build_timeline
 
 from ..support.dating_events import AT, START, confirmed_event, replay
@@ -115,3 +119,10 @@ def test_the_history_names_each_pair_kept_apart_and_why():
     lines = [line for entry, lines in described(entries, ZoneInfo("Europe/Moscow")) for line in lines
              if entry.type == "GroupsFormed"]
     assert "kept apart: 1+4 (disliked, met_recently)" in lines
+    history = History(event, entries, None)
+    assert "    kept apart: 1+4 (disliked, met_recently)" in render_text(history)  # the summary
+    assert history_document(history)["summary"]["plan"]["kept_apart"] == [
+        {"a": 1, "b": 4, "reasons": ["disliked", "met_recently"]}
+    ]
+    page = render_html(history)
+    assert '<table id="kept-apart">' in page and "<td>1+4</td><td>disliked, met_recently</td>" in page
