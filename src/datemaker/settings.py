@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from datemaker.cli.params import parse_duration
+
 
 class SettingsError(Exception):
     """A setting is missing or wrong; the message names the variable."""
@@ -72,6 +74,9 @@ class Settings(BaseSettings):
     bot_extensions: Annotated[frozenset[str], NoDecode] = Field(
         frozenset(), alias="DATEMAKER_BOT_EXTENSIONS"
     )
+    # Seconds (or 3h, 90m) before confirmation closes that the unconfirmed are
+    # asked again, 0 never: the default of events scheduled from now on.
+    confirm_reminder: int = Field(3 * 3600, alias="DATEMAKER_CONFIRM_REMINDER", ge=0)
     # /metrics, /healthz and /readyz: this host only unless set (0.0.0.0 is
     # every network, warned about at start); port 0 picks a free one, -1 turns them off.
     metrics_host: str = Field("127.0.0.1", alias="DATEMAKER_METRICS_HOST")
@@ -94,6 +99,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("confirm_reminder", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().isdigit():
+            return parse_duration(value)  # a ValueError names the variable
         return value
 
     @field_validator("bot_extensions", mode="before")

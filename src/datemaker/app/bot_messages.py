@@ -28,11 +28,15 @@ class Outgoing:
     # A new command may name an existing one (sent bare) for a bot that does
     # not know it yet, when staying silent would leave the user guessing.
     fallback: str | None = None
+    # Tells apart a second message of the same command and round (the
+    # confirmation reminder), which a bot dropping duplicates would lose.
+    tag: str = ""
 
     @property
     def message_id(self) -> str:
-        """Stable for the same logical message: event, user, command, round."""
-        return f"dm:{self.event_id}:{self.round_no}:{self.command}:{self.user_id}"
+        """Stable for the same logical message: event, user, command, round (and tag)."""
+        found = f"dm:{self.event_id}:{self.round_no}:{self.command}:{self.user_id}"
+        return f"{found}:{self.tag}" if self.tag else found
 
     @property
     def body(self) -> bytes:
@@ -55,12 +59,13 @@ def messages_for(recorded: Any, event: DatingEvent, extensions: Collection[str] 
         if m.command not in NEW_COMMANDS or m.command in extensions:
             sent.append(m)
         elif m.fallback:
-            sent.append(Outgoing(m.event_id, m.user_id, m.fallback, None, m.round_no))
+            sent.append(Outgoing(m.event_id, m.user_id, m.fallback, None, m.round_no, tag=m.tag))
     return sent
 
 
-def _to(event: DatingEvent, users: Collection[int], command: str, data: dict[str, Any] | None = None, round_no: int = 0) -> list[Outgoing]:
-    return [Outgoing(event.wire_id, uid, command, data, round_no) for uid in sorted(users)]
+def _to(event: DatingEvent, users: Collection[int], command: str, data: dict[str, Any] | None = None,
+        round_no: int = 0, fallback: str | None = None, tag: str = "") -> list[Outgoing]:
+    return [Outgoing(event.wire_id, uid, command, data, round_no, fallback, tag) for uid in sorted(users)]
 
 
 def _registered(recorded: Any, event: DatingEvent) -> list[Outgoing]:
@@ -72,6 +77,11 @@ def _registered(recorded: Any, event: DatingEvent) -> list[Outgoing]:
 
 def _confirmation_opened(recorded: Any, event: DatingEvent) -> list[Outgoing]:
     return _to(event, event.registered_user_ids, "confirm_registration")
+
+
+def _confirmation_reminded(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    still = [uid for uid in recorded.user_ids if event.is_registered(uid) and not event.is_confirmed(uid)]
+    return _to(event, still, "confirm_registration", tag="reminder")
 
 
 def _groups_formed(recorded: Any, event: DatingEvent) -> list[Outgoing]:
@@ -162,6 +172,7 @@ def _cancelled(recorded: Any, event: DatingEvent) -> list[Outgoing]:
 _BUILDERS = {
     "Registered": _registered,
     "ConfirmationOpened": _confirmation_opened,
+    "ConfirmationReminded": _confirmation_reminded,
     "GroupsFormed": _groups_formed,
     "Skipped": _skipped,
     "RulesAnnounced": _rules_announced,

@@ -15,7 +15,9 @@ _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
 def parse_duration(text: str) -> int:
-    """Seconds in a duration such as `90s`, `5m`, `24h` or `1h30m`."""
+    """Seconds in a duration such as `90s`, `5m`, `24h` or `1h30m` (`0` needs no unit)."""
+    if text.strip() == "0":
+        return 0
     match = _DURATION.match(text.strip())
     if not text.strip() or match is None:
         raise ValueError(f"{text!r} is not a duration like 90s, 5m, 24h or 1h30m")

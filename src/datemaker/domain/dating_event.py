@@ -10,7 +10,7 @@ Time always comes in with the command (`at`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 from uuid import UUID
@@ -234,6 +234,33 @@ class DatingEvent(Aggregate):
     @event("ConfirmationOpened")
     def _confirmation_opened(self, state: int, at: datetime) -> None:
         self.state_id = state
+        self.confirmation_opened_at = at
+
+    # Class defaults (not fields): histories recorded before reminders load with them.
+    confirmation_opened_at = None  # when the registered were first asked to confirm
+    confirmation_reminded = False
+
+    def remind_unconfirmed(self, at: datetime) -> None:
+        """Ask again, once, whoever is registered and has not confirmed: each
+        one first asked at least the reminder's offset ago (a late registrant
+        asked a moment ago is not nagged), and nobody once the deadline has
+        passed (a clock that was down)."""
+        if self.state is not EventState.REG_CONFIRM or self.confirmation_reminded:
+            raise IllegalTransition(self.state.name, "remind the unconfirmed")
+        t = self.timings
+        opened = self.confirmation_opened_at or t.confirmation_opens_at(self.start)
+        due = []
+        if at < t.confirmation_closes_at(self.start):
+            for uid, entry in self.registrations.items():
+                registered = datetime.fromisoformat(entry["registered_at"])
+                asked = max(opened, registered if registered.tzinfo else registered.replace(tzinfo=UTC))
+                if not entry["confirmed"] and at - asked >= timedelta(seconds=t.confirm_reminder):
+                    due.append(int(uid))
+        self._confirmation_reminded(user_ids=sorted(due), at=at)
+
+    @event("ConfirmationReminded")
+    def _confirmation_reminded(self, user_ids: list[int], at: datetime) -> None:
+        self.confirmation_reminded = True
 
     def plan_for(self, seed: int, never_meet: Iterable[Iterable[int]] = ()) -> Plan:
         """The groups and rounds closing confirmation now would fix (records nothing)."""

@@ -21,6 +21,9 @@ class Timings:
     break_length: int = 60
     ready_grace: int = 2 * 60  # wait for late joiners after the start
     rating_deadline: int = 10 * 60  # ratings lock this long after the last round
+    # Whoever has not confirmed is asked again this long before confirmation
+    # closes; 0: never. Records made before it existed read as the default.
+    confirm_reminder: int = 3 * 3600
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -44,6 +47,17 @@ class Timings:
 
     def confirmation_closes_at(self, start: datetime) -> datetime:
         return start - timedelta(seconds=self.confirm_deadline)
+
+    def confirmation_reminder_at(self, start: datetime) -> datetime | None:
+        """When the unconfirmed are asked again, or None: off, or a window too
+        short for it. A reminder comes at least as long after confirmation
+        opens as it comes before the deadline; sooner it would only nag."""
+        if not self.confirm_reminder:
+            return None
+        at = self.confirmation_closes_at(start) - timedelta(seconds=self.confirm_reminder)
+        if at - self.confirmation_opens_at(start) < timedelta(seconds=self.confirm_reminder):
+            return None
+        return at
 
     def rules_at(self, start: datetime) -> datetime:
         return start - timedelta(seconds=self.rules_before)
