@@ -1,5 +1,7 @@
 """Moments of an event that used to pass in silence, with the bot as it is
-today: the confirmation reminder."""
+today: the confirmation reminder, the end of confirmation for whoever never
+confirmed, a start that leaves someone out or cannot go on at all, and
+sit-outs of every kind."""
 
 from __future__ import annotations
 
@@ -20,6 +22,10 @@ OPENS, CLOSES = T.confirmation_opens_at(START), T.confirmation_closes_at(START)
 REMINDER = CLOSES - timedelta(hours=3)
 
 
+def sent(event, recorded, extensions=()):
+    return [(m.user_id, m.command, m.data) for m in messages_for(recorded, event, extensions)]
+
+
 def by_kind(event, kind):
     return [e for e in event.collect_events() if type(e).__name__ == kind]
 
@@ -30,6 +36,31 @@ def asking(*user_ids, **options):
     for uid in user_ids:
         event.register(uid, ANNA if uid > 10 else BORIS, AT)
     event.advance(event.timings.confirmation_opens_at(START), seed=1)
+    return event
+
+
+def rooms_for_every_round(event):
+    for round_no, count in event.rooms_needed().items():
+        event.add_rooms(round_no, [{"space": f"spaces/{round_no}-{i}", "uri": f"https://meet.google.com/r{round_no}-{i}"}
+                                   for i in range(count)], AT)
+
+
+def running(people, *, users_limit=4, absent=()):
+    """Everyone confirmed and placed, rooms made; those not `absent` answered
+    the ready check; the event has just started (its events collected)."""
+    event = new_event(users_limit=users_limit)
+    for uid, profile in people.items():
+        event.register(uid, profile, AT)
+    event.open_confirmation(AT)
+    for uid in people:
+        event.confirm_registration(uid, AT)
+    event.close_confirmation(AT, seed=1)
+    rooms_for_every_round(event)
+    for uid in event.planned.placed_user_ids - set(absent):
+        event.mark_ready(uid, AT)
+    event.collect_events()
+    event.begin(START, seed=1)
+    rooms_for_every_round(event)
     return event
 
 
@@ -117,6 +148,84 @@ def test_timings_recorded_before_the_reminder_existed_read_as_three_hours_and_re
     copy = replay(event.collect_events())
     assert copy == event and copy.confirmation_reminded
     assert timeline.next_step(copy) == timeline.Step(CLOSES, timeline.CLOSE_CONFIRMATION)
+
+
+# --- the end of confirmation ---------------------------------------------------
+
+
+def test_at_the_deadline_whoever_never_confirmed_is_told_they_will_not_take_part():
+    event = asking(1, 2, 11)
+    event.confirm_registration(1, OPENS)
+    event.confirm_registration(11, OPENS)
+    event.collect_events()
+    event.close_confirmation(CLOSES, seed=1)
+    (formed,) = event.collect_events()
+    assert sent(event, formed) == [
+        (1, "send_user_will_take_part_in_event", None), (11, "send_user_will_take_part_in_event", None),
+        (2, "send_user_will_not_take_part_in_event", None),
+    ]
+
+
+# --- the start -------------------------------------------------------------------
+
+
+def test_the_present_at_a_start_that_cannot_go_on_get_the_final_message_and_no_shows_nothing():
+    event = running({1: BORIS, 11: ANNA}, absent=[11])
+    (started,) = event.collect_events()[:1]
+    assert event.planned.rounds_count == 0 and event.no_shows == [11]
+    assert sent(event, started) == [(1, "send_final_dating_message", None)]
+
+
+def test_someone_present_left_without_a_place_by_the_re_pairing_is_told_so():
+    # Two dates in two groups of two; one woman stays away: three people for one group of two.
+    event = running({1: ANNA, 2: ANNA, 3: BORIS, 4: BORIS}, users_limit=2, absent=[2])
+    started = next(e for e in event.collect_events() if type(e).__name__ == "Started")
+    plan = event.planned
+    (left_out,) = {3, 4} - plan.placed_user_ids
+    assert plan.unplaced_reason(left_out) == "group_limit_reached"
+    messages = sent(event, started)
+    assert (left_out, "send_user_will_not_take_part_in_event", None) in messages
+    assert [m for m in messages if m[0] in (2, left_out)] == [(left_out, "send_user_will_not_take_part_in_event", None)]
+
+
+def test_when_everyone_came_nobody_is_told_they_have_no_place():
+    event = running({1: BORIS, 11: ANNA})
+    started = next(e for e in event.collect_events() if type(e).__name__ == "Started")
+    assert [c for _, c, _ in sent(event, started)] == ["invite_to_meeting", "send_partner_profile"] * 2
+
+
+# --- sit-outs ----------------------------------------------------------------------
+
+
+def test_whoever_sits_a_round_out_gets_the_break_message_from_a_bot_without_the_sit_out_message():
+    event = running({1: ANNA, 2: BORIS, 3: BORIS})  # one woman, two men: a man rests each round
+    started = next(e for e in event.collect_events() if type(e).__name__ == "Started")
+    (resting,) = [s.user_id for s in event.planned.sit_outs(1)]
+    ends_at = T.round_ends_at(START, 1).isoformat()
+    assert [m for m in sent(event, started) if m[0] == resting] == [(resting, "send_break_message", None)]
+    assert [m for m in sent(event, started, {"send_sit_out_message"}) if m[0] == resting] == [
+        (resting, "send_sit_out_message", {"round": 1, "ends_at": ends_at})]
+    assert [m.message_id for m in messages_for(started, event) if m.user_id == resting] == [
+        f"dm:17:1:send_break_message:{resting}"]
+
+
+def test_a_group_whose_rounds_are_over_sits_out_the_others_last_rounds():
+    # Groups of at most three: (woman, two men) meets for two rounds, the other pair for one.
+    event = running({1: ANNA, 2: ANNA, 3: BORIS, 4: BORIS, 5: BORIS}, users_limit=3)
+    plan = event.planned
+    short = next(g for g in plan.groups if len(g.rounds) == 1)
+    event.collect_events()
+    event.end_round(START)
+    event.start_round(START)
+    (round_two,) = by_kind(event, "RoundStarted")
+    ends_at = T.round_ends_at(START, 2).isoformat()
+    messages = sent(event, round_two)
+    for uid in short.user_ids:
+        assert [m for m in messages if m[0] == uid] == [(uid, "send_break_message", None)]
+    with_it = sent(event, round_two, {"send_sit_out_message"})
+    for uid in short.user_ids:
+        assert [m for m in with_it if m[0] == uid] == [
+            (uid, "send_sit_out_message", {"round": 2, "ends_at": ends_at, "reason": "met_all_partners"})]
 
 
 # --- the setting ---------------------------------------------------------------------

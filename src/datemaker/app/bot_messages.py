@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from datemaker.domain.dating_event import DatingEvent
+from datemaker.domain.pairing.reasons import MET_ALL_PARTNERS
 from datemaker.domain.phases import Phase
 
 # New commands the bot in production does not know yet: sent only when
@@ -88,8 +89,9 @@ def _groups_formed(recorded: Any, event: DatingEvent) -> list[Outgoing]:
     plan = event.planned
     assert plan is not None
     placed = plan.placed_user_ids
+    # Everyone else registered: confirmed without a place, or never confirmed.
     return _to(event, placed, "send_user_will_take_part_in_event") + _to(
-        event, set(event.confirmed_user_ids) - placed, "send_user_will_not_take_part_in_event"
+        event, set(event.registered_user_ids) - placed, "send_user_will_not_take_part_in_event"
     )
 
 
@@ -108,6 +110,18 @@ def _rules_announced(recorded: Any, event: DatingEvent) -> list[Outgoing]:
     if event.ready_check:
         messages += _to(event, people, "send_ready_for_event_request")
     return messages
+
+
+def _started(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    """The start: whoever was there and has no place in the re-paired plan is
+    told; when nobody does (too few came to make a pair) it is all over for
+    them. No-shows hear nothing more."""
+    present = set(event.present_at_start)
+    if not event.round_no:
+        return _to(event, present, "send_final_dating_message")
+    plan = event.planned
+    left_out = present - (plan.placed_user_ids if plan else frozenset())
+    return _to(event, left_out, "send_user_will_not_take_part_in_event") + _round_started(recorded, event)
 
 
 def _round_started(recorded: Any, event: DatingEvent) -> list[Outgoing]:
@@ -130,8 +144,16 @@ def _round_started(recorded: Any, event: DatingEvent) -> list[Outgoing]:
             invite = {"url": room["uri"], "partner_id": partner, "round": round_no, "ends_at": ends_at}
             messages.append(Outgoing(event.wire_id, me, "invite_to_meeting", invite, round_no))
             messages.append(Outgoing(event.wire_id, me, "send_partner_profile", {"partner_id": partner}, round_no))
-    resting = [s.user_id for s in plan.sit_outs(round_no)]
-    messages += _to(event, resting, "send_sit_out_message", {"round": round_no, "ends_at": ends_at}, round_no)
+    # Whoever sits out is told so; a bot without the sit-out message gets
+    # the break message, never silence.
+    rest = {"round": round_no, "ends_at": ends_at}
+    resting = {s.user_id for s in plan.sit_outs(round_no)}
+    messages += _to(event, resting, "send_sit_out_message", rest, round_no, "send_break_message")
+    # Groups whose rounds are all over wait for the others' last rounds.
+    dated = {uid for pair in plan.pairs_in_round(round_no) for uid in pair.user_ids}
+    done = _participants(event) - dated - resting
+    messages += _to(event, done, "send_sit_out_message", {**rest, "reason": MET_ALL_PARTNERS}, round_no,
+                    "send_break_message")
     return messages
 
 
@@ -176,7 +198,7 @@ _BUILDERS = {
     "GroupsFormed": _groups_formed,
     "Skipped": _skipped,
     "RulesAnnounced": _rules_announced,
-    "Started": _round_started,
+    "Started": _started,
     "RoundStarted": _round_started,
     "RoundEnded": _round_ended,
     "Finished": _finished,

@@ -366,6 +366,8 @@ class DatingEvent(Aggregate):
         )
         return plan
 
+    present_at_start: tuple[int, ...] | list[int] = ()  # class default: histories started before it was kept
+
     @event("Started")
     def _started(
         self,
@@ -378,6 +380,13 @@ class DatingEvent(Aggregate):
         rooms: dict[str, dict[str, str]],
     ) -> None:
         self.state_id = state
+        # Who was there, read off the plan before the present are re-paired:
+        # told when the event cannot go on, or goes on without them.
+        before = self.planned
+        absent = set(no_shows)
+        self.present_at_start = sorted(
+            uid for uid in (before.placed_user_ids if before else ()) if self.is_registered(uid) and uid not in absent
+        )
         if plan is not None:
             self.plan = plan
         self.no_shows = list(no_shows)
