@@ -193,3 +193,39 @@ def test_the_present_at_a_start_too_thin_to_go_on_hear_it_is_over_and_no_shows_n
             assert world.commands(11) == told
 
     run(main)
+
+
+@pytest.mark.parametrize("attendance", [False, True], ids=["instant-rooms", "rooms-read-after"])
+@pytest.mark.parametrize("extensions", [(), ("send_event_cancelled",)], ids=["bot-today", "bot-knows-cancel"])
+def test_an_operator_cancel_in_a_round_ends_its_calls_and_misleads_nobody(postgres_settings, extensions, attendance):
+    async def main() -> None:
+        async with LiveWorld(postgres_settings, extensions=extensions, attendance=attendance) as world:
+            app = world.app
+            wire_id = app.schedule_event(start=START, timezone="Europe/Moscow", ready_check=False)
+            people = (1, 2, 11, 12)
+            for uid in people:
+                app.register(wire_id, uid, profile(uid))
+            await world.run_until(T.confirmation_opens_at(START))
+            for uid in people:
+                app.confirm_registration(wire_id, uid)
+            await world.run_until(T.round_starts_at(START, 1) + timedelta(seconds=30))
+            round_one = app.get_event(wire_id).rooms["1"]
+            assert len(round_one) == 2 and world.rooms.ended == []
+            before = {uid: len(world.commands(uid)) for uid in people}
+
+            app.cancel_event(wire_id)  # what `datemaker events cancel` does
+            await world.run_until(world.clock.now + timedelta(seconds=1))  # the clock's next pass
+
+            assert sorted(r.space for r in world.rooms.ended) == sorted(r["space"] for r in round_one.values())
+            event = app.get_event(wire_id)
+            kinds = [type(e).__name__ for e in app.history(wire_id)]
+            assert event.state is EventState.CANCELLED and kinds.index("Cancelled") < kinds.index("RoundEnded")
+            assert ("AttendanceRecorded" in kinds) is attendance  # read after the calls end, as at a round's end
+            assert app.next_due_at() is None
+            await world.run_until(START + timedelta(days=1))
+            for uid in people:
+                after = world.commands(uid)[before[uid]:]
+                assert after == list(extensions), uid  # no rating request, break or final message
+            assert len(world.rooms.ended) == 2  # once each
+
+    run(main)

@@ -1,7 +1,7 @@
 """Moments of an event that used to pass in silence, with the bot as it is
 today: the confirmation reminder, the end of confirmation for whoever never
-confirmed, a start that leaves someone out or cannot go on at all, and
-sit-outs of every kind."""
+confirmed, a start that leaves someone out or cannot go on at all, sit-outs
+of every kind, and an operator calling off a round under way."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from datemaker.app.bot_messages import messages_for
 from datemaker.domain import timeline
 from datemaker.domain.errors import IllegalTransition
+from datemaker.domain.lifecycle import EventState
 from datemaker.domain.timings import Timings
 from datemaker.settings import SettingsError, load_settings
 
@@ -226,6 +227,35 @@ def test_a_group_whose_rounds_are_over_sits_out_the_others_last_rounds():
     for uid in short.user_ids:
         assert [m for m in with_it if m[0] == uid] == [
             (uid, "send_sit_out_message", {"round": 2, "ends_at": ends_at, "reason": "met_all_partners"})]
+
+
+# --- an operator's cancel ------------------------------------------------------------
+
+
+def test_a_round_under_way_when_the_event_is_cancelled_has_its_calls_ended_at_once():
+    event = running({1: BORIS, 11: ANNA})
+    cancelled_at = START + timedelta(seconds=T.ready_grace + 60)
+    event.cancel(cancelled_at)
+    assert event.calls_left_running()
+    assert timeline.next_step(event) == timeline.Step(cancelled_at, timeline.END_ROUND)
+    event.collect_events()
+    assert event.advance(cancelled_at + timedelta(seconds=1), seed=1) == [timeline.END_ROUND]
+    (ended,) = event.collect_events()
+    assert (type(ended).__name__, ended.round_no) == ("RoundEnded", 1)
+    assert event.state is EventState.CANCELLED and event.rounds_to_close() == [1]  # attendance is still read
+    assert timeline.next_step(event) is None
+    assert sent(event, ended, {"send_sit_out_message", "send_event_cancelled"}) == []  # no rating, no break, no final
+
+
+def test_a_cancel_tells_nothing_to_a_bot_without_the_cancel_message_and_a_cancel_in_a_break_ends_no_call():
+    event = running({1: BORIS, 11: ANNA, 2: BORIS, 12: ANNA})
+    event.end_round(START)
+    event.collect_events()
+    event.cancel(START)
+    (cancelled,) = event.collect_events()
+    assert sent(event, cancelled) == []
+    assert [c for _, c, _ in sent(event, cancelled, {"send_event_cancelled"})] == ["send_event_cancelled"] * 4
+    assert not event.calls_left_running() and timeline.next_step(event) is None
 
 
 # --- the setting ---------------------------------------------------------------------

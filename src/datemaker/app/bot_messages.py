@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from datemaker.domain.dating_event import DatingEvent
+from datemaker.domain.lifecycle import EventState
 from datemaker.domain.pairing.reasons import MET_ALL_PARTNERS
 from datemaker.domain.phases import Phase
 
@@ -158,6 +159,8 @@ def _round_started(recorded: Any, event: DatingEvent) -> list[Outgoing]:
 
 
 def _round_ended(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    if event.state is EventState.CANCELLED:
+        return []  # the calls of a cancelled event ended: nothing to rate, no break, no matches to come
     round_no = recorded.round_no
     plan = event.planned
     assert plan is not None

@@ -313,6 +313,18 @@ class DatingEvent(Aggregate):
     def _cancelled(self, state: int, at: datetime, reason: str) -> None:
         self.state_id = state
         self.end_reason = reason
+        self.cancelled_at = at
+
+    cancelled_at = None  # class default: histories cancelled before it was kept
+
+    def calls_left_running(self) -> bool:
+        """Cancelled in the middle of a round whose calls still run: the
+        clock ends them (`end_round`) at once."""
+        return (
+            self.state is EventState.CANCELLED
+            and self.phase == Phase.ROUND.value
+            and bool(self.rooms.get(str(self.round_no)))
+        )
 
     # --- the ready check and the start ------------------------------------
 
@@ -495,7 +507,12 @@ class DatingEvent(Aggregate):
         return self.rooms.get(str(round_no), {}).get(f"{min(a, b)}-{max(a, b)}")
 
     def end_round(self, at: datetime) -> None:
-        """The calls of the round end; a break follows, or the final stretch."""
+        """The calls of the round end; a break follows, or the final stretch.
+        Also the round under way when an operator cancelled the event."""
+        if self.calls_left_running():
+            phase = next_phase(Phase(self.phase), "end_last_round")
+            self._round_ended(round_no=self.round_no, phase=phase.value, at=at)
+            return
         self._require_running("end a round")
         planned = self.planned
         last = planned is None or self.round_no >= planned.rounds_count

@@ -73,4 +73,7 @@ def _pending_step(event: DatingEvent, with_rooms: bool) -> Step | None:
         if phase is Phase.BREAK:
             return Step(t.round_starts_at(start, event.round_no + 1), START_ROUND)
         return Step(event.ratings_lock_at(), FINISH)
+    if event.calls_left_running():
+        # Called off in the middle of a round: its calls end at once.
+        return Step(event.cancelled_at or t.round_starts_at(start, event.round_no), END_ROUND)
     return None
