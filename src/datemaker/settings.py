@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from datemaker.cli.params import parse_duration
+from datemaker.domain.timings import parse_duration
 
 
 class SettingsError(Exception):

@@ -5,6 +5,7 @@ events carry plain integers."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,3 +74,17 @@ class Timings:
     def ratings_lock_at(self, start: datetime, rounds: int) -> datetime:
         last_end = self.round_ends_at(start, rounds) if rounds else start
         return last_end + timedelta(seconds=self.rating_deadline)
+
+
+_DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration such as `90s`, `5m`, `24h` or `1h30m` (`0` needs no unit)."""
+    if text.strip() == "0":
+        return 0
+    match = _DURATION.match(text.strip())
+    if not text.strip() or match is None:
+        raise ValueError(f"{text!r} is not a duration like 90s, 5m, 24h or 1h30m")
+    return sum(int(v) * _UNIT_SECONDS[unit] for unit, v in match.groupdict().items() if v)
