@@ -105,3 +105,30 @@ def test_an_unbounded_dead_letter_queue_holding_messages_is_kept_with_them(env):
             await connection.close()
 
     run(scenario)
+
+
+def test_a_command_whose_headers_would_not_fit_in_a_reply_is_answered_with_its_envelope(env):
+    """Integers typed as integers come back as strings, which take more room:
+    15,000 such headers fit in the command's frame but not in its reply's, and
+    RabbitMQ closes a connection that sends a frame too large; the message would
+    come back for ever."""
+    settings, app, _ = env
+    padding = {f"h{k}": k % 100 for k in range(15_000)}
+
+    async def scenario() -> None:
+        bot = TestBot(settings)
+        await bot.start()
+        try:
+            async with running_service(settings, app):
+                await bot.exchange.publish(
+                    aio_pika.Message(b"list_events", headers={"user_id": "4", "chat_id": "4", "message_id": "8", **padding}),
+                    routing_key=settings.inbound_routing_key,
+                )
+                reply = await bot.reply()
+                assert isinstance(reply.body, list)
+                assert reply.headers == {"user_id": "4", "chat_id": "4", "message_id": "8"}
+                assert await bot.command("list_events", 5) is not None  # the next one too
+        finally:
+            await bot.close()
+
+    run(scenario)
