@@ -17,7 +17,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from datemaker.adapters.rabbitmq import lenient_properties
-from datemaker.adapters.rabbitmq.dead_letters import dead_letter, reply_headers
+from datemaker.adapters.rabbitmq.dead_letters import dead_letter, reply_headers, trimmed
 from datemaker.adapters.rabbitmq.topology import Topology, broker_url, declare_topology
 from datemaker.adapters.rabbitmq.wire import (
     MAX_BODY_BYTES,
@@ -139,11 +139,13 @@ class BotConsumer:
             await pause(stop, self.queue_depth_every)
 
     async def _arrived(self, message: AbstractIncomingMessage) -> None:
-        """A body over the limit is cut as it arrives, so what is held waiting
-        is at most prefetch x (64 KiB + its headers); the cut one still reads
-        as too large (one byte over) and its full length is kept (body_size)."""
+        """A body over the limit is cut as it arrives, and a table of too many
+        headers trimmed, so what is held waiting is at most prefetch x (64 KiB
+        + one frame of headers). The cut body still reads as too large (one
+        byte over) and its full length is kept (body_size)."""
         if message.body_size > MAX_BODY_BYTES:
             message.body = message.body[: MAX_BODY_BYTES + 1]
+        message.headers = trimmed(message.headers)  # type: ignore[assignment]
         await self._inbox.put(message)
 
     async def _next_batch(self, stop: asyncio.Event) -> list[AbstractIncomingMessage]:

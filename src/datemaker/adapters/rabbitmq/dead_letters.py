@@ -5,7 +5,7 @@ A dead letter carries the message as it came: its body (cut to the first
 64 KiB + 1 byte when it was longer, with the full length in
 `x-datemaker-body-bytes`), its headers (bytes as byte arrays, the raw bytes
 of properties that could not be decoded under `x-datemaker-unreadable`) and
-`x-datemaker-error`. Headers that would not fit are left out and their size
+`x-datemaker-error`. Headers that would not fit are left out and their number
 said in `x-datemaker-headers-dropped`: a content header larger than the
 broker's frame (128 KiB) makes RabbitMQ close the connection, and the message
 would then come back for ever."""
@@ -19,9 +19,12 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 from pamqp import encode
 
+from datemaker.adapters.rabbitmq.lenient_properties import UNREADABLE
+
 # Far above what the bot sends (a few short strings), far below a frame.
-MAX_HEADERS_BYTES = 32 * 1024
+MAX_HEADERS, MAX_HEADERS_BYTES = 256, 32 * 1024
 ENVELOPE = ("user_id", "chat_id", "message_id", "event_id")  # PROTOCOL.md: what the bot routes a reply by
+PROTOCOL_HEADERS = (*ENVELOPE, "partner_id", "reaction")
 
 
 def encodable(value: Any) -> Any:
@@ -37,19 +40,31 @@ def encodable(value: Any) -> Any:
     return value
 
 
-def encoded_size(headers: Mapping[str, Any]) -> int | None:
-    """Bytes of the headers as a field table; None when they cannot be encoded."""
+def fits(headers: Mapping[str, Any]) -> bool:
+    """Whether headers may be published again: few enough to be cheap to
+    encode (a maximal table takes pamqp a tenth of a second), small enough."""
+    if len(headers) > MAX_HEADERS:
+        return False
     try:
-        return len(encode.field_table(dict(headers)))
+        return len(encode.field_table(dict(headers))) <= MAX_HEADERS_BYTES
     except (TypeError, ValueError):
-        return None
+        return False
+
+
+def trimmed(headers: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """Headers as a message is held: a table of more than MAX_HEADERS entries
+    (up to ~15,000 fit in a frame, a few MB as Python objects) keeps only the
+    protocol's, and says how many there were."""
+    if headers is None or len(headers) <= MAX_HEADERS:
+        return headers
+    kept = {name: headers[name] for name in (*PROTOCOL_HEADERS, UNREADABLE) if name in headers}
+    return {**kept, "x-datemaker-headers-dropped": len(headers)}
 
 
 def reply_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """A reply goes back with the headers it came with (PROTOCOL.md) when they
     fit; otherwise with the envelope the bot routes it by."""
-    size = encoded_size(headers)
-    if size is not None and size <= MAX_HEADERS_BYTES:
+    if fits(headers):
         return dict(headers)
     return {name: headers[name] for name in ENVELOPE if len(headers.get(name, "")) in range(1, 65)}
 
@@ -59,9 +74,8 @@ def dead_letter(message: AbstractIncomingMessage, error: str) -> aio_pika.Messag
     if message.body_size > len(message.body):
         notes["x-datemaker-body-bytes"] = message.body_size
     headers = {**encodable(message.headers or {}), **notes}
-    size = encoded_size(headers)
-    if size is None or size > MAX_HEADERS_BYTES:
-        headers = {**notes, "x-datemaker-headers-dropped": size if size is not None else -1}
+    if not fits(headers):
+        headers = {**notes, "x-datemaker-headers-dropped": len(message.headers or {})}
     return aio_pika.Message(
         body=message.body,
         headers=headers,
