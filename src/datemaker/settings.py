@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     rabbitmq_ssl_cafile: FilePath | None = Field(None, alias="RABBITMQ_SSL_CAFILE")
     rabbitmq_ssl_certfile: FilePath | None = Field(None, alias="RABBITMQ_SSL_CERTFILE")
     rabbitmq_ssl_keyfile: FilePath | None = Field(None, alias="RABBITMQ_SSL_KEYFILE")
+    # Bounds of <queue>.dead_letter (queue arguments; the oldest go first).
+    dead_letter_max_length: int = Field(100_000, alias="DATEMAKER_DEAD_LETTER_MAX_LENGTH", gt=0)
+    dead_letter_ttl_seconds: int = Field(14 * 86400, alias="DATEMAKER_DEAD_LETTER_TTL_SECONDS", gt=0)
 
     # Event store: PostgreSQL when a host is configured, else embedded SQLite.
     store: Literal["auto", "postgres", "sqlite"] = Field("auto", alias="DATEMAKER_STORE")
