@@ -40,7 +40,7 @@ class Broker:
 
         self.connection = await aio_pika.connect(AMQP_URL, client_properties={"connection_name": self.connection_name})
         self.admin = await self.connection.channel()
-        self.topology = await declare_topology(self.admin, self.settings)
+        self.topology = await declare_topology(self.connection, self.admin, self.settings)
 
     async def queue_state(self, name: str) -> tuple[int, int]:
         """(messages ready, consumers) of a queue, from a passive declare."""

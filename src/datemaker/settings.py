@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from datemaker.domain.timings import parse_duration
+
 
 class SettingsError(Exception):
     """A setting is missing or wrong; the message names the variable."""
@@ -37,6 +39,9 @@ class Settings(BaseSettings):
     rabbitmq_ssl_cafile: FilePath | None = Field(None, alias="RABBITMQ_SSL_CAFILE")
     rabbitmq_ssl_certfile: FilePath | None = Field(None, alias="RABBITMQ_SSL_CERTFILE")
     rabbitmq_ssl_keyfile: FilePath | None = Field(None, alias="RABBITMQ_SSL_KEYFILE")
+    # Bounds of <queue>.dead_letter (queue arguments; the oldest go first).
+    dead_letter_max_length: int = Field(100_000, alias="DATEMAKER_DEAD_LETTER_MAX_LENGTH", gt=0)
+    dead_letter_ttl_seconds: int = Field(14 * 86400, alias="DATEMAKER_DEAD_LETTER_TTL_SECONDS", gt=0)
 
     # Event store: PostgreSQL when a host is configured, else embedded SQLite.
     store: Literal["auto", "postgres", "sqlite"] = Field("auto", alias="DATEMAKER_STORE")
@@ -72,6 +77,9 @@ class Settings(BaseSettings):
     bot_extensions: Annotated[frozenset[str], NoDecode] = Field(
         frozenset(), alias="DATEMAKER_BOT_EXTENSIONS"
     )
+    # Seconds (or 3h, 90m) before confirmation closes that the unconfirmed are
+    # asked again, 0 never: the default of events scheduled from now on.
+    confirm_reminder: int = Field(3 * 3600, alias="DATEMAKER_CONFIRM_REMINDER", ge=0)
     # /metrics, /healthz and /readyz: this host only unless set (0.0.0.0 is
     # every network, warned about at start); port 0 picks a free one, -1 turns them off.
     metrics_host: str = Field("127.0.0.1", alias="DATEMAKER_METRICS_HOST")
@@ -98,6 +106,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("confirm_reminder", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().isdigit():
+            return parse_duration(value)  # a ValueError names the variable
         return value
 
     @field_validator("bot_extensions", mode="before")

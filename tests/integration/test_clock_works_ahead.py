@@ -25,7 +25,9 @@ def people(uids):
 
 
 def confirming(app, clock, confirmed, registered):
-    wire_id = app.schedule_event(start=START, timezone="Europe/Moscow", users_limit=10)
+    # No reminder: its step, due hours before, would be the deadline looked ahead at.
+    wire_id = app.schedule_event(start=START, timezone="Europe/Moscow", users_limit=10,
+                                 timings=Timings(confirm_reminder=0))
     for uid, profile in people(registered).items():
         app.register(wire_id, uid, profile)
     app.open_confirmation(wire_id)

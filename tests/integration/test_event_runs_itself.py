@@ -65,7 +65,10 @@ def test_a_whole_event_from_registration_to_matches(world):
 
     # What the bot was told, per user, in order.
     man = MEN[0]
-    assert world.commands(NEVER_CONFIRMS) == ["confirm_registration"]
+    # Asked, asked again 3 h before the deadline, and told when it passed.
+    assert world.commands(NEVER_CONFIRMS) == [
+        "confirm_registration", "confirm_registration", "send_user_will_not_take_part_in_event",
+    ]
     assert world.commands(NO_SHOW) == [
         "confirm_registration", "send_user_will_take_part_in_event", "send_rules", "send_ready_for_event_request",
     ]

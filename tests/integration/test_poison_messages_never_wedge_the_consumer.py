@@ -9,7 +9,7 @@ import aio_pika
 import pamqp.encode
 import pytest
 
-from datemaker.adapters.rabbitmq.consumer import encodable
+from datemaker.adapters.rabbitmq.dead_letters import encodable
 
 from ..support.bot_harness import START, TestBot, run, running_service
 

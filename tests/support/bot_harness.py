@@ -62,7 +62,7 @@ class TestBot:
             self.settings.rabbitmq_exchange, aio_pika.ExchangeType.DIRECT, durable=True
         )
         # datemaker's queue exists before the bot talks, as in production.
-        await declare_topology(self.channel, self.settings)
+        await declare_topology(self.connection, self.channel, self.settings)
         self.queue = await self.channel.declare_queue(exclusive=True, auto_delete=True)
         await self.queue.bind(self.exchange, routing_key=self.settings.bot_routing_key)
         await self.queue.consume(self._on_reply, no_ack=True)

@@ -15,6 +15,7 @@ from datemaker.settings import load_settings
 class Delivery:
     def __init__(self, tag: int, body: bytes) -> None:
         self.delivery_tag, self.body, self.headers, self.message_id = tag, body, {"chat_id": "1"}, None
+        self.body_size = len(body)
         self.settled: list[str] = []
 
     async def ack(self, multiple: bool = False) -> None:

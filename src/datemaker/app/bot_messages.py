@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from datemaker.domain.dating_event import DatingEvent
+from datemaker.domain.lifecycle import EventState
+from datemaker.domain.pairing.reasons import MET_ALL_PARTNERS
 from datemaker.domain.phases import Phase
 
 # New commands the bot in production does not know yet: sent only when
@@ -28,11 +30,15 @@ class Outgoing:
     # A new command may name an existing one (sent bare) for a bot that does
     # not know it yet, when staying silent would leave the user guessing.
     fallback: str | None = None
+    # Tells apart a second message of the same command and round (the
+    # confirmation reminder), which a bot dropping duplicates would lose.
+    tag: str = ""
 
     @property
     def message_id(self) -> str:
-        """Stable for the same logical message: event, user, command, round."""
-        return f"dm:{self.event_id}:{self.round_no}:{self.command}:{self.user_id}"
+        """Stable for the same logical message: event, user, command, round (and tag)."""
+        found = f"dm:{self.event_id}:{self.round_no}:{self.command}:{self.user_id}"
+        return f"{found}:{self.tag}" if self.tag else found
 
     @property
     def body(self) -> bytes:
@@ -55,12 +61,13 @@ def messages_for(recorded: Any, event: DatingEvent, extensions: Collection[str] 
         if m.command not in NEW_COMMANDS or m.command in extensions:
             sent.append(m)
         elif m.fallback:
-            sent.append(Outgoing(m.event_id, m.user_id, m.fallback, None, m.round_no))
+            sent.append(Outgoing(m.event_id, m.user_id, m.fallback, None, m.round_no, tag=m.tag))
     return sent
 
 
-def _to(event: DatingEvent, users: Collection[int], command: str, data: dict[str, Any] | None = None, round_no: int = 0) -> list[Outgoing]:
-    return [Outgoing(event.wire_id, uid, command, data, round_no) for uid in sorted(users)]
+def _to(event: DatingEvent, users: Collection[int], command: str, data: dict[str, Any] | None = None,
+        round_no: int = 0, fallback: str | None = None, tag: str = "") -> list[Outgoing]:
+    return [Outgoing(event.wire_id, uid, command, data, round_no, fallback, tag) for uid in sorted(users)]
 
 
 def _registered(recorded: Any, event: DatingEvent) -> list[Outgoing]:
@@ -74,12 +81,18 @@ def _confirmation_opened(recorded: Any, event: DatingEvent) -> list[Outgoing]:
     return _to(event, event.registered_user_ids, "confirm_registration")
 
 
+def _confirmation_reminded(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    still = [uid for uid in recorded.user_ids if event.is_registered(uid) and not event.is_confirmed(uid)]
+    return _to(event, still, "confirm_registration", tag="reminder")
+
+
 def _groups_formed(recorded: Any, event: DatingEvent) -> list[Outgoing]:
     plan = event.planned
     assert plan is not None
     placed = plan.placed_user_ids
+    # Everyone else registered: confirmed without a place, or never confirmed.
     return _to(event, placed, "send_user_will_take_part_in_event") + _to(
-        event, set(event.confirmed_user_ids) - placed, "send_user_will_not_take_part_in_event"
+        event, set(event.registered_user_ids) - placed, "send_user_will_not_take_part_in_event"
     )
 
 
@@ -98,6 +111,18 @@ def _rules_announced(recorded: Any, event: DatingEvent) -> list[Outgoing]:
     if event.ready_check:
         messages += _to(event, people, "send_ready_for_event_request")
     return messages
+
+
+def _started(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    """The start: whoever was there and has no place in the re-paired plan is
+    told; when nobody does (too few came to make a pair) it is all over for
+    them. No-shows hear nothing more."""
+    present = set(event.present_at_start)
+    if not event.round_no:
+        return _to(event, present, "send_final_dating_message")
+    plan = event.planned
+    left_out = present - (plan.placed_user_ids if plan else frozenset())
+    return _to(event, left_out, "send_user_will_not_take_part_in_event") + _round_started(recorded, event)
 
 
 def _round_started(recorded: Any, event: DatingEvent) -> list[Outgoing]:
@@ -120,12 +145,22 @@ def _round_started(recorded: Any, event: DatingEvent) -> list[Outgoing]:
             invite = {"url": room["uri"], "partner_id": partner, "round": round_no, "ends_at": ends_at}
             messages.append(Outgoing(event.wire_id, me, "invite_to_meeting", invite, round_no))
             messages.append(Outgoing(event.wire_id, me, "send_partner_profile", {"partner_id": partner}, round_no))
-    resting = [s.user_id for s in plan.sit_outs(round_no)]
-    messages += _to(event, resting, "send_sit_out_message", {"round": round_no, "ends_at": ends_at}, round_no)
+    # Whoever sits out is told so; a bot without the sit-out message gets
+    # the break message, never silence.
+    rest = {"round": round_no, "ends_at": ends_at}
+    resting = {s.user_id for s in plan.sit_outs(round_no)}
+    messages += _to(event, resting, "send_sit_out_message", rest, round_no, "send_break_message")
+    # Groups whose rounds are all over wait for the others' last rounds.
+    dated = {uid for pair in plan.pairs_in_round(round_no) for uid in pair.user_ids}
+    done = _participants(event) - dated - resting
+    messages += _to(event, done, "send_sit_out_message", {**rest, "reason": MET_ALL_PARTNERS}, round_no,
+                    "send_break_message")
     return messages
 
 
 def _round_ended(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    if event.state is EventState.CANCELLED:
+        return []  # the calls of a cancelled event ended: nothing to rate, no break, no matches to come
     round_no = recorded.round_no
     plan = event.planned
     assert plan is not None
@@ -162,10 +197,11 @@ def _cancelled(recorded: Any, event: DatingEvent) -> list[Outgoing]:
 _BUILDERS = {
     "Registered": _registered,
     "ConfirmationOpened": _confirmation_opened,
+    "ConfirmationReminded": _confirmation_reminded,
     "GroupsFormed": _groups_formed,
     "Skipped": _skipped,
     "RulesAnnounced": _rules_announced,
-    "Started": _round_started,
+    "Started": _started,
     "RoundStarted": _round_started,
     "RoundEnded": _round_ended,
     "Finished": _finished,

@@ -19,6 +19,7 @@ from datemaker.app.ports import PlatformWrite
 from datemaker.domain.catalog import EventCatalog
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import DomainError, UnknownEvent
+from datemaker.domain.timings import Timings
 from datemaker.logs import get_logger
 
 log = get_logger(__name__)
@@ -35,9 +36,12 @@ class PlatformWrites:
         batch: int = 500,
         lease_seconds: float = 30.0,
         clock: Callable[[], datetime] | None = None,
+        confirm_reminder: int | None = None,
     ) -> None:
         self.app = app
         self.timezone = display_timezone  # of events operators insert by hand
+        # Their timings: the defaults, with the reminder of DATEMAKER_CONFIRM_REMINDER.
+        self.timings = Timings() if confirm_reminder is None else Timings(confirm_reminder=confirm_reminder)
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.clock = clock or app.clock
@@ -104,7 +108,7 @@ class PlatformWrites:
             return None  # adopted already (or datemaker's own, projected)
         start = write.start or self.clock()
         event = DatingEvent.schedule(wire_id=write.event_id, start=start.astimezone(UTC), timezone=self.timezone,
-                                     users_limit=write.users_limit or 20)
+                                     users_limit=write.users_limit or 20, timings=self.timings)
         catalog[0].add(write.event_id, start.astimezone(UTC))
         registered = self.app.store.platform_registrations(write.event_id)
         profiles = self.app.profiles([uid for uid, _ in registered])

@@ -60,9 +60,11 @@ def upcoming(spec: dict[str, Any], after: datetime, until: datetime) -> list[dat
     )
 
 
-def make_due_events(app: DatingEvents, now: datetime, horizon: timedelta = DEFAULT_HORIZON) -> list[int]:
+def make_due_events(app: DatingEvents, now: datetime, horizon: timedelta = DEFAULT_HORIZON,
+                    confirm_reminder: int | None = None) -> list[int]:
     """Create the events of every occurrence from now to now + horizon that
-    has none yet; return their wire ids."""
+    has none yet; return their wire ids. `confirm_reminder`: the reminder's
+    offset for rules added before it was recorded with their timings."""
     current = book(app)
     if current is None:
         return []
@@ -70,13 +72,14 @@ def make_due_events(app: DatingEvents, now: datetime, horizon: timedelta = DEFAU
     for rule_id, spec in sorted(current.rules.items(), key=lambda item: int(item[0])):
         for start in upcoming(spec, now, now + horizon):
             if not current.was_made(int(rule_id), start):
-                wire_id = _make_one(app, int(rule_id), spec, start)
+                wire_id = _make_one(app, int(rule_id), spec, start, confirm_reminder)
                 if wire_id is not None:
                     made.append(wire_id)
     return made
 
 
-def _make_one(app: DatingEvents, rule_id: int, spec: dict[str, Any], start: datetime) -> int | None:
+def _make_one(app: DatingEvents, rule_id: int, spec: dict[str, Any], start: datetime,
+              confirm_reminder: int | None = None) -> int | None:
     def mark_made(wire_id: int) -> list[ScheduleBook] | None:
         fresh = book(app)
         if fresh is None or str(rule_id) not in fresh.rules or fresh.was_made(rule_id, start):
@@ -84,9 +87,12 @@ def _make_one(app: DatingEvents, rule_id: int, spec: dict[str, Any], start: date
         fresh.mark_made(rule_id, start, wire_id)
         return [fresh]
 
+    timings = dict(spec["timings"])
+    if confirm_reminder is not None:
+        timings.setdefault("confirm_reminder", confirm_reminder)
     wire_id = app.schedule_event(
         start=start.astimezone(UTC), timezone=spec["timezone"], users_limit=spec["users_limit"], capacity=spec["capacity"],
-        timings=Timings.from_record(spec["timings"]), ready_check=spec["ready_check"], along=mark_made,
+        timings=Timings.from_record(timings), ready_check=spec["ready_check"], along=mark_made,
     )
     if not wire_id:
         return None

@@ -24,11 +24,23 @@ _TIMING_OPTIONS = (
 
 
 def timing_options(command: Any) -> Any:
+    command = click.option(
+        "--confirm-reminder", "confirm_reminder", type=DURATION, default=None,
+        help="ask the unconfirmed again this long before confirmation closes, 0 never"
+             " [default: DATEMAKER_CONFIRM_REMINDER, 3h]",
+    )(command)
     for option, field_name, default in reversed(_TIMING_OPTIONS):
         command = click.option(
             option, field_name, type=DURATION, default=default, show_default=True
         )(command)
     return command
+
+
+def event_timings(durations: dict[str, Any], settings: Any) -> Timings:
+    """The timing options; the reminder's offset from the setting unless given."""
+    if durations.get("confirm_reminder") is None:
+        durations = {**durations, "confirm_reminder": settings.confirm_reminder}
+    return Timings(**durations)  # InvalidSchedule is reported in one line
 
 
 @click.group()
@@ -54,7 +66,7 @@ def create(lazy: Any, start: datetime, zone: str | None, users_limit: int, capac
     app = container.app
     if start <= app.clock():
         raise click.BadParameter("the start is in the past", param_hint="'--start'")
-    timings = Timings(**durations)  # InvalidSchedule is reported in one line
+    timings = event_timings(durations, container.settings)
     wire_id = app.schedule_event(
         start=start.astimezone(UTC),
         timezone=zone,
@@ -91,6 +103,8 @@ def list_(lazy: Any, include_over: bool) -> None:
 @click.argument("event_id", type=click.IntRange(min=1))
 @click.pass_obj
 def cancel(lazy: Any, event_id: int) -> None:
-    """Call an event off (registered users are told)."""
+    """Call an event off: a round under way has its calls ended (by `serve`'s
+    round clock, within a second); people are told only by a bot that knows
+    `send_event_cancelled`."""
     lazy.get().app.cancel_event(event_id)
     click.echo(f"event {event_id} cancelled")

@@ -3,24 +3,13 @@ instants and IANA time zones, each failing with a one-line message."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-_DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
-_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
-def parse_duration(text: str) -> int:
-    """Seconds in a duration such as `90s`, `5m`, `24h` or `1h30m`."""
-    match = _DURATION.match(text.strip())
-    if not text.strip() or match is None:
-        raise ValueError(f"{text!r} is not a duration like 90s, 5m, 24h or 1h30m")
-    return sum(int(v) * _UNIT_SECONDS[unit] for unit, v in match.groupdict().items() if v)
-
+from datemaker.domain.timings import parse_duration
 
 def parse_zone(text: str) -> ZoneInfo:
     try:

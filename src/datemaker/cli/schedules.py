@@ -8,9 +8,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from datemaker.cli.events import timing_options
+from datemaker.cli.events import event_timings, timing_options
 from datemaker.cli.params import CLOCK_TIME, DAY, TIME_ZONE
-from datemaker.domain.timings import Timings
 from datemaker.app.schedules import add_schedule, book, remove_schedule, upcoming
 
 
@@ -37,7 +36,7 @@ def add(lazy: Any, rule: str, at: time, zone: str | None, first_day: date | None
     app = container.app
     first_day = first_day or app.clock().astimezone(ZoneInfo(zone)).date()
     rule_id = add_schedule(app, rule=rule, first_day=first_day, at=at, timezone=zone, users_limit=users_limit,
-                           capacity=capacity, timings=Timings(**durations), ready_check=not no_ready_check)
+                           capacity=capacity, timings=event_timings(durations, container.settings), ready_check=not no_ready_check)
     click.echo(f"schedule {rule_id}: {rule} at {at:%H:%M} {zone}")
     click.echo(rule_id)
 

@@ -9,7 +9,7 @@ Time always comes in with the command (`at`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 from uuid import UUID
@@ -233,6 +233,33 @@ class DatingEvent(Aggregate):
     @event("ConfirmationOpened")
     def _confirmation_opened(self, state: int, at: datetime) -> None:
         self.state_id = state
+        self.confirmation_opened_at = at
+
+    # Class defaults (not fields): histories recorded before reminders load with them.
+    confirmation_opened_at = None  # when the registered were first asked to confirm
+    confirmation_reminded = False
+
+    def remind_unconfirmed(self, at: datetime) -> None:
+        """Ask again, once, whoever is registered and has not confirmed: each
+        one first asked at least the reminder's offset ago (a late registrant
+        asked a moment ago is not nagged), and nobody once the deadline has
+        passed (a clock that was down)."""
+        if self.state is not EventState.REG_CONFIRM or self.confirmation_reminded:
+            raise IllegalTransition(self.state.name, "remind the unconfirmed")
+        t = self.timings
+        opened = self.confirmation_opened_at or t.confirmation_opens_at(self.start)
+        due = []
+        if at < t.confirmation_closes_at(self.start):
+            for uid, entry in self.registrations.items():
+                registered = datetime.fromisoformat(entry["registered_at"])
+                asked = max(opened, registered if registered.tzinfo else registered.replace(tzinfo=UTC))
+                if not entry["confirmed"] and at - asked >= timedelta(seconds=t.confirm_reminder):
+                    due.append(int(uid))
+        self._confirmation_reminded(user_ids=sorted(due), at=at)
+
+    @event("ConfirmationReminded")
+    def _confirmation_reminded(self, user_ids: list[int], at: datetime) -> None:
+        self.confirmation_reminded = True
 
     def plan_for(self, seed: int, never_meet: NeverMeet = ()) -> Plan:
         """The groups and rounds closing confirmation now would fix (records
@@ -287,6 +314,18 @@ class DatingEvent(Aggregate):
     def _cancelled(self, state: int, at: datetime, reason: str) -> None:
         self.state_id = state
         self.end_reason = reason
+        self.cancelled_at = at
+
+    cancelled_at = None  # class default: histories cancelled before it was kept
+
+    def calls_left_running(self) -> bool:
+        """Cancelled in the middle of a round whose calls still run: the
+        clock ends them (`end_round`) at once."""
+        return (
+            self.state is EventState.CANCELLED
+            and self.phase == Phase.ROUND.value
+            and bool(self.rooms.get(str(self.round_no)))
+        )
 
     # --- the ready check and the start ------------------------------------
 
@@ -342,6 +381,8 @@ class DatingEvent(Aggregate):
         )
         return plan
 
+    present_at_start: tuple[int, ...] | list[int] = ()  # class default: histories started before it was kept
+
     @event("Started")
     def _started(
         self,
@@ -354,6 +395,13 @@ class DatingEvent(Aggregate):
         rooms: dict[str, dict[str, str]],
     ) -> None:
         self.state_id = state
+        # Who was there, read off the plan before the present are re-paired:
+        # told when the event cannot go on, or goes on without them.
+        before = self.planned
+        absent = set(no_shows)
+        self.present_at_start = sorted(
+            uid for uid in (before.placed_user_ids if before else ()) if self.is_registered(uid) and uid not in absent
+        )
         if plan is not None:
             self.plan = plan
         self.no_shows = list(no_shows)
@@ -462,7 +510,12 @@ class DatingEvent(Aggregate):
         return self.rooms.get(str(round_no), {}).get(f"{min(a, b)}-{max(a, b)}")
 
     def end_round(self, at: datetime) -> None:
-        """The calls of the round end; a break follows, or the final stretch."""
+        """The calls of the round end; a break follows, or the final stretch.
+        Also the round under way when an operator cancelled the event."""
+        if self.calls_left_running():
+            phase = next_phase(Phase(self.phase), "end_last_round")
+            self._round_ended(round_no=self.round_no, phase=phase.value, at=at)
+            return
         self._require_running("end a round")
         planned = self.planned
         last = planned is None or self.round_no >= planned.rounds_count

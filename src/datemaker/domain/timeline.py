@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 # Actions the clock performs itself, without calling out (see DatingEvent.advance).
 OPEN_CONFIRMATION = "open_confirmation"
+REMIND_UNCONFIRMED = "remind_unconfirmed"
 CLOSE_CONFIRMATION = "close_confirmation"
 ANNOUNCE_RULES = "announce_rules"
 BEGIN = "begin"
@@ -50,7 +51,11 @@ def _pending_step(event: DatingEvent, with_rooms: bool) -> Step | None:
     if state is EventState.NOT_STARTED:
         return Step(t.confirmation_opens_at(start), OPEN_CONFIRMATION)
     if state is EventState.REG_CONFIRM:
-        return Step(t.confirmation_closes_at(start), CLOSE_CONFIRMATION)
+        close = Step(t.confirmation_closes_at(start), CLOSE_CONFIRMATION)
+        remind_at = t.confirmation_reminder_at(start)
+        if remind_at is None or event.confirmation_reminded:
+            return close
+        return min(close, Step(remind_at, REMIND_UNCONFIRMED))
     if state is EventState.READY:
         pending = [Step(t.round_starts_at(start, 1), BEGIN)]
         if not event.rules_announced:
@@ -68,4 +73,7 @@ def _pending_step(event: DatingEvent, with_rooms: bool) -> Step | None:
         if phase is Phase.BREAK:
             return Step(t.round_starts_at(start, event.round_no + 1), START_ROUND)
         return Step(event.ratings_lock_at(), FINISH)
+    if event.calls_left_running():
+        # Called off in the middle of a round: its calls end at once.
+        return Step(event.cancelled_at or t.round_starts_at(start, event.round_no), END_ROUND)
     return None

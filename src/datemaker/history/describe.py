@@ -140,6 +140,8 @@ DESCRIBERS: dict[str, Callable[[Entry, Plan | None, ZoneInfo], Lines]] = {
     "RegistrationCancelled": _user,
     "RegistrationConfirmed": _user,
     "ConfirmationOpened": lambda e, p, z: ["asking registered users to confirm"],
+    "ConfirmationReminded": lambda e, p, z: [
+        f"asked again to confirm: {', '.join(map(str, e.get('user_ids') or [])) or 'nobody'}"],
     "GroupsFormed": _with_plan,
     "Skipped": _with_plan,
     "Cancelled": _reason,

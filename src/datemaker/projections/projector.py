@@ -33,7 +33,7 @@ HANDLERS: dict[str, Handler] = {
 
 # Kinds that only move the event's state (refreshed after every batch) or
 # concern nobody's analytics; listed so a new kind is a decision, not an accident.
-STATE_ONLY = frozenset({"RulesAnnounced", "RoomsReserved", "StepFailed", "StepsResumed"})
+STATE_ONLY = frozenset({"RulesAnnounced", "RoomsReserved", "StepFailed", "StepsResumed", "ConfirmationReminded"})
 
 
 def apply_changes(cur: Any, changes: Iterable[Change]) -> None:

@@ -84,7 +84,9 @@ class Service:
     def _schedules(self) -> None:
         """Turn recurring rules into events ahead of time."""
         app = self.container.app
-        made = make_due_events(app, app.clock(), timedelta(days=self.container.settings.schedule_horizon_days))
+        settings = self.container.settings
+        made = make_due_events(app, app.clock(), timedelta(days=settings.schedule_horizon_days),
+                               confirm_reminder=settings.confirm_reminder)
         if made:
             log.info("events made from schedules", count=len(made))
 
@@ -125,7 +127,8 @@ def build_service(container: Container, rooms: RoomsPort | None = None, metrics_
     clock = RoundClock(app, rooms, lease_seconds=settings.clock_lease_seconds, on_fired=metrics.deadline_fired,
                        on_step_failed=metrics.step_failed)
     metrics.failing_events.set_function(lambda: len(clock.failing.attempts))
-    writes = PlatformWrites(app, display_timezone=settings.display_timezone, lease_seconds=settings.clock_lease_seconds)
+    writes = PlatformWrites(app, display_timezone=settings.display_timezone, lease_seconds=settings.clock_lease_seconds,
+                            confirm_reminder=settings.confirm_reminder)
     service = Service(container, metrics, consumer, clock, writes, followers=followers if followers is not None else {})
     port = settings.metrics_port if metrics_port is None else metrics_port
     if port >= 0:

@@ -9,7 +9,6 @@ without a second state change."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable, Sequence
 import time
 from dataclasses import dataclass, field
@@ -19,8 +18,17 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
+from datemaker.adapters.rabbitmq import lenient_properties
+from datemaker.adapters.rabbitmq.dead_letters import dead_letter, reply_headers, trimmed
 from datemaker.adapters.rabbitmq.topology import Topology, broker_url, declare_topology
-from datemaker.adapters.rabbitmq.wire import BadMessage, parse_command, text_headers, usable_chat_id
+from datemaker.adapters.rabbitmq.wire import (
+    MAX_BODY_BYTES,
+    BadMessage,
+    parse_command,
+    reply_message_id,
+    text_headers,
+    usable_chat_id,
+)
 from datemaker.app.bot_commands import Answer, BotCommand, bad_input
 from datemaker.app.pause import pause
 from datemaker.app.ports import StoreUnavailable
@@ -45,22 +53,13 @@ def receive(message: AbstractIncomingMessage) -> Received:
     try:
         command = parse_command(
             message.body,
-            headers,
+            message.headers,
             amqp_message_id=message.message_id,
             redelivered=bool(message.redelivered),
         )
         return Received(message, headers, command, None, usable_chat_id(headers))
     except BadMessage as bad:
         return Received(message, headers, None, bad_input(bad.phrase), bad.chat_id)
-
-
-def reply_message_id(received: Received) -> str:
-    """Stable for the same request: the same reply id however often sent."""
-    if received.command is not None and received.command.dedupe_key:
-        seed = received.command.dedupe_key
-    else:
-        seed = hashlib.sha256(received.message.body).hexdigest() + repr(sorted(received.headers.items()))
-    return "reply-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
 class BotConsumer:
@@ -98,6 +97,7 @@ class BotConsumer:
         return conn is not None and not conn.is_closed and conn.connected.is_set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        lenient_properties.install()  # a message pamqp cannot decode must not drop the connection
         connection: AbstractRobustConnection = await aio_pika.connect_robust(
             broker_url(self.settings), client_properties={"connection_name": "datemaker"}
         )
@@ -106,8 +106,8 @@ class BotConsumer:
         try:
             channel = await connection.channel(publisher_confirms=True)
             await channel.set_qos(prefetch_count=self.prefetch)
-            topology = await declare_topology(channel, self.settings)
-            tag = await topology.queue.consume(self._delivered, no_ack=False)
+            topology = await declare_topology(connection, channel, self.settings)
+            tag = await topology.queue.consume(self._arrived, no_ack=False)
             watcher = asyncio.create_task(self._watch_queue_depth(connection, stop))
             self.ready.set()
             log.info("consuming", queue=self.settings.rabbitmq_queue, routing_key=self.settings.inbound_routing_key)
@@ -162,6 +162,16 @@ class BotConsumer:
                 if channel.is_closed:
                     channel = await connection.channel()
             await pause(stop, self.queue_depth_every)
+
+    async def _arrived(self, message: AbstractIncomingMessage) -> None:
+        """A body over the limit is cut as it arrives, and a table of too many
+        headers trimmed, so what is held waiting is at most prefetch x (64 KiB
+        + one frame of headers). The cut body still reads as too large (one
+        byte over) and its full length is kept (body_size)."""
+        if message.body_size > MAX_BODY_BYTES:
+            message.body = message.body[: MAX_BODY_BYTES + 1]
+        message.headers = trimmed(message.headers)  # type: ignore[assignment]
+        await self._delivered(message)
 
     async def _next_batch(self, stop: asyncio.Event) -> list[AbstractIncomingMessage]:
         getter = asyncio.ensure_future(self._inbox.get())
@@ -224,14 +234,13 @@ class BotConsumer:
             return [Answer({"success": False, "error": "internal error"}, "error")] * len(commands)
 
     async def _publish(self, received: Received, answer: Answer, topology: Topology) -> None:
-        message = received.message
-        command = received.command.name if received.command else "invalid"
+        command = received.command
         if received.chat_id is not None:
             await topology.exchange.publish(
                 aio_pika.Message(
                     body=answer.text.encode("utf-8"),
-                    headers=dict(received.headers),
-                    message_id=reply_message_id(received),
+                    headers=reply_headers(received.headers),
+                    message_id=reply_message_id(command.dedupe_key if command else None),
                     content_type="application/json",
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 ),
@@ -239,26 +248,6 @@ class BotConsumer:
             )
         if answer.dead_letter:
             error = answer.body.get("error", "error") if isinstance(answer.body, dict) else "error"
-            await topology.dead_letters.publish(
-                aio_pika.Message(
-                    body=message.body,
-                    headers={**encodable(message.headers or {}), "x-datemaker-error": error},
-                    message_id=message.message_id,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=self.settings.rabbitmq_queue,
-            )
-            log.warning("dead-lettered", command=command, error=error)
-
-
-def encodable(value: Any) -> Any:
-    """Headers as received, in a form they can be published again: a long
-    string that was not UTF-8 arrives as bytes, which the encoder refuses,
-    so it goes back as a byte array (the same bytes)."""
-    if isinstance(value, bytes):
-        return bytearray(value)
-    if isinstance(value, dict):
-        return {key: encodable(v) for key, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [encodable(v) for v in value]
-    return value
+            await topology.dead_letters.publish(dead_letter(received.message, error),
+                                                routing_key=self.settings.rabbitmq_queue)
+            log.warning("dead-lettered", command=command.name if command else "invalid", error=error)

@@ -5,17 +5,21 @@ module and never echo what was received."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from datemaker.adapters.rabbitmq.lenient_properties import UNREADABLE
 from datemaker.app.bot_commands import COMMANDS, BotCommand
 from datemaker.domain.dating_event import REACTIONS, REPORT_CATEGORIES
 
 MAX_BODY_BYTES = 64 * 1024
+_STABLE = "amqp:"  # dedupe keys of an AMQP message_id
 INT64_MAX = 2**63 - 1
 
 # Every error text datemaker sends for bad input.
 PHRASES = frozenset({
+    "message properties are unreadable",
     "body is too large",
     "body is not UTF-8",
     "unknown command",
@@ -92,6 +96,8 @@ def parse_command(
 ) -> BotCommand:
     headers = text_headers(raw_headers)
     chat_id = usable_chat_id(headers)
+    if UNREADABLE in (raw_headers or {}):
+        raise BadMessage("message properties are unreadable", chat_id)
     if len(body) > MAX_BODY_BYTES:
         raise BadMessage("body is too large", chat_id)
     try:
@@ -148,8 +154,20 @@ def dedupe_key(
     reply, so a redelivery finds the reply of its own latest handling."""
     if amqp_message_id:
         scoped = f"{user_id}\0{command}\0{amqp_message_id}"
-        return "amqp:" + hashlib.sha256(scoped.encode()).hexdigest(), True
+        return _STABLE + hashlib.sha256(scoped.encode()).hexdigest(), True
     digest = hashlib.sha256(body)
     for name in sorted(headers):
         digest.update(b"\0" + name.encode() + b"\0" + headers[name].encode())
     return "content:" + digest.hexdigest(), redelivered
+
+
+def reply_message_id(dedupe_key: str | None) -> str:
+    """The AMQP message_id of a reply. Derived from a key of an AMQP
+    message_id (which names the user and the command), it is the same for
+    every delivery of that message, so the bot may drop a repeat. Any other
+    reply gets an id of its own: two presses of the same button carry the same
+    content and are two answers (a redelivery of such a press, after a crash
+    before its ack, may then be answered twice under two ids)."""
+    if dedupe_key and dedupe_key.startswith(_STABLE):
+        return "reply-" + hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
+    return "reply-" + uuid.uuid4().hex
