@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from datemaker.app.never_again import AskedWhenRead, NeverAgainRules, history_to_save, kept_apart
+from datemaker.app.never_again import AskedWhenRead, NeverAgainRules, history_to_save, pairs_to_keep_apart
 from datemaker.app.ports import PairFact
 from datemaker.domain.pairing import KeptApart, Plan, reasons, replan
 from datemaker.domain.profile import Profile
@@ -33,21 +33,21 @@ def fact(kind: str, who: int, whom: int, event_id: int = 5) -> PairFact:
 
 
 def test_a_report_either_way_keeps_two_apart_without_saying_who_reported():
-    assert kept_apart([fact("report", 9, 4)], EITHER) == {(4, 9): (reasons.REPORTED,)}
-    assert kept_apart([fact("report", 4, 9)], MUTUAL) == {(4, 9): (reasons.REPORTED,)}
+    assert pairs_to_keep_apart([fact("report", 9, 4)], EITHER) == {(4, 9): (reasons.REPORTED,)}
+    assert pairs_to_keep_apart([fact("report", 4, 9)], MUTUAL) == {(4, 9): (reasons.REPORTED,)}
 
 
 @pytest.mark.parametrize("rules, one_way, both_ways", [(EITHER, True, True), (MUTUAL, False, True)])
 def test_a_dislike_counts_one_way_or_only_both_ways(rules, one_way, both_ways):
-    assert bool(kept_apart([fact("dislike", 1, 2)], rules)) is one_way
+    assert bool(pairs_to_keep_apart([fact("dislike", 1, 2)], rules)) is one_way
     # Each way, at two different events, is each way too.
-    found = kept_apart([fact("dislike", 1, 2, event_id=5), fact("dislike", 2, 1, event_id=6)], rules)
+    found = pairs_to_keep_apart([fact("dislike", 1, 2, event_id=5), fact("dislike", 2, 1, event_id=6)], rules)
     assert (found == {(1, 2): (reasons.DISLIKED,)}) is both_ways
 
 
 def test_every_reason_is_kept_sorted_and_the_planned_events_own_facts_are_not_earlier_ones():
     facts = [fact("met", 2, 1), fact("met", 1, 2), fact("dislike", 2, 1), fact("report", 1, 2), fact("report", 3, 4, 8)]
-    assert kept_apart(facts, EITHER, event_id=8) == {
+    assert pairs_to_keep_apart(facts, EITHER, event_id=8) == {
         (1, 2): (reasons.DISLIKED, reasons.MET_RECENTLY, reasons.REPORTED),
     }
 

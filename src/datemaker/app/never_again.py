@@ -27,7 +27,7 @@ from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.pairing import KeptApartPairs, reasons
 
 Pair = tuple[int, int]
-KeptApart = dict[Pair, tuple[str, ...]]  # normalised: the pairing takes it as it is
+PairsApart = KeptApartPairs  # normalised, reasons sorted: the pairing takes it as it is
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class NeverAgainRules:
     remeet_after_events: int = 3  # 0: people may meet again at the next event
 
 
-def kept_apart(facts: Iterable[PairFact], rules: NeverAgainRules, event_id: int | None = None) -> KeptApart:
+def pairs_to_keep_apart(facts: Iterable[PairFact], rules: NeverAgainRules, event_id: int | None = None) -> PairsApart:
     """Each pair the facts forbid, with its reasons; facts of `event_id`
     itself (the event being planned) are not earlier ones."""
     found: dict[Pair, set[str]] = {}
@@ -94,7 +94,7 @@ class NeverAgain:
         # The application's own, set at start from the settings; the defaults otherwise.
         return self._rules or getattr(self._app, "never_again", None) or NeverAgainRules()
 
-    def for_events(self, events: Sequence[DatingEvent]) -> dict[int, KeptApart]:
+    def for_events(self, events: Sequence[DatingEvent]) -> dict[int, PairsApart]:
         """The pairs to keep apart among each event's confirmed people (one query for all)."""
         people = {event.wire_id: frozenset(event.confirmed_user_ids) for event in events}
         everyone = sorted(frozenset().union(*people.values())) if people else []
@@ -104,7 +104,7 @@ class NeverAgain:
         for event in events:
             inside = people[event.wire_id]
             mine = [f for f in facts if f.user_id in inside and f.partner_id in inside]
-            found[event.wire_id] = kept_apart(mine, rules, event.wire_id)
+            found[event.wire_id] = pairs_to_keep_apart(mine, rules, event.wire_id)
         return found
 
     def when_read(self, event: DatingEvent) -> AskedWhenRead:
@@ -114,11 +114,11 @@ class NeverAgain:
 
 
 class AskedWhenRead(Mapping[Pair, tuple[str, ...]]):
-    def __init__(self, ask: Callable[[], KeptApart]) -> None:
+    def __init__(self, ask: Callable[[], PairsApart]) -> None:
         self._ask = ask
-        self._found: KeptApart | None = None
+        self._found: PairsApart | None = None
 
-    def _pairs(self) -> KeptApart:
+    def _pairs(self) -> PairsApart:
         if self._found is None:
             self._found = self._ask()
         return self._found

@@ -47,7 +47,9 @@ def _normal(pair: Iterable[int]) -> tuple[int, int] | None:
 
 
 class KeptApartPairs(dict[tuple[int, int], tuple[str, ...]]):
-    """Normalised pairs, (smaller, larger), each with its sorted reasons."""
+    """Normalised pairs, (smaller, larger), each with its sorted reasons:
+    taken as they are (what `pairs_kept_apart` makes; the round clock gives
+    these, so 50,000 pairs are not normalised again)."""
 
 
 # KeptApart from a plain ((a, b), reasons) item, in C: a big event has 50,000.
