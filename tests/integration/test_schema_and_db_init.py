@@ -13,6 +13,7 @@ import pytest
 
 from datemaker.adapters.postgres.migrate import step_ids
 from datemaker.adapters.postgres.schema import SchemaMissing, apply_schema, connect, missing_tables
+from datemaker.app.ports import DatesHeld, ReactionGiven
 from datemaker.cli.main import main
 from datemaker.domain.profile import Profile
 from datemaker.runtime.bootstrap import open_dating_events
@@ -210,13 +211,14 @@ GRANTED = [
     ("public.matches", "SELECT"), ("public.mismatches", "SELECT"),
     ("datemaker.datingevents_events", "INSERT"), ("datemaker.handled_commands", "DELETE"),
     ("datemaker.event_stats", "UPDATE"), ("datemaker._yoyo_migration", "SELECT"),
+    ("datemaker.pair_dates", "INSERT"), ("datemaker.pair_reactions", "UPDATE"),
 ]
 REFUSED = [
     ("public.dating_events", "DELETE"), ("public.likes", "UPDATE"), ("public.dislikes", "UPDATE"),
     # the whole of users: only the columns datemaker reads (step 0007)
     ("public.users", "SELECT"), ("public.users", "INSERT"), ("public.event_states", "INSERT"),
     ("datemaker.datingevents_events", "DELETE"), ("datemaker.datingevents_snapshots", "UPDATE"),
-    ("datemaker._yoyo_migration", "INSERT"),
+    ("datemaker._yoyo_migration", "INSERT"), ("datemaker.pair_dates", "DELETE"),
 ]
 
 
@@ -269,6 +271,9 @@ def test_the_service_role_is_enough_to_run_and_reads_users_only(postgres_setting
         wire_id = app.schedule_event(start=datetime(2026, 12, 5, 16, tzinfo=UTC), timezone="UTC")
         app.register(wire_id, 1, Profile(sex="F"))
         assert app.get_event(wire_id).registered_user_ids == [1]
+        at = datetime(2026, 12, 5, 16, tzinfo=UTC)
+        app.store.record_pair_history([DatesHeld(wire_id, 1, (2,), at)], [ReactionGiven(wire_id, 2, 1, "report", at)])
+        assert {f.kind for f in app.store.pair_history([1, 2], 3)} == {"met", "report"}
         app.close()
         with connect(settings) as conn:
             conn.execute("SELECT count(*) FROM public.users").fetchone()
