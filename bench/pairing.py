@@ -9,11 +9,12 @@ takes the best-scoring unmet pairs among the people still free):
 
     pairing n=10000 seconds=0.41 peak_mb=38 groups=500 rounds=11 dates=49500 ...
     pairing n=10000 baseline=greedy seconds=... peak_mb=... rounds=... ...
+    pairing n=10000 forbidden=50000 seconds=... peak_mb=... dates=48608 ...
 
 `--forbidden N:K` adds a case of N people with K pairs that must never meet
 (people who reported, disliked or recently met each other), given with their
 reasons as the round clock gives them (normalised pairs, `KeptApartPairs`; a
-plain dict costs its normalising on top): drawn among look-alikes (same city,
+plain dict of pairs to reasons measures about the same): drawn among look-alikes (same city,
 close in age, opposite sex), as earlier partners are, so most of them fall
 inside a group and cost the grouping and the rounds real work. Target: at
 most 1 s for 10,000 people and 50,000 pairs.
