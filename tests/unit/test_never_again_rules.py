@@ -11,7 +11,7 @@ import pytest
 
 from datemaker.app.never_again import AskedWhenRead, NeverAgainRules, history_to_save, pairs_to_keep_apart
 from datemaker.app.ports import PairFact
-from datemaker.domain.pairing import KeptApart, Plan, reasons, replan
+from datemaker.domain.pairing import Plan, reasons, replan
 from datemaker.domain.profile import Profile
 from datemaker.domain.timings import Timings
 from datemaker.history.describe import described
@@ -69,7 +69,7 @@ def running_event():
 
 def test_a_plan_records_the_pairs_kept_apart_and_replays_them_as_recorded():
     event = running_event()
-    kept = (KeptApart((1, 4), ("disliked", "met_recently")),)
+    kept = (((1, 4), ("disliked", "met_recently")),)
     assert event.planned.kept_apart == kept
     assert all(4 not in p.user_ids or 1 not in p.user_ids for n in (1, 2) for p in event.planned.pairs_in_round(n))
     recorded = event.collect_events()

@@ -30,7 +30,7 @@ def plan_lines(plan: Plan) -> Lines:
             rest = "; ".join(f"{s.user_id} ({s.reason})" for s in planned.sit_outs)
             lines.append(f"  round {planned.number}: {pairs}" + (f"; sits out: {rest}" if rest else ""))
     lines += [f"no place: {u.user_id} ({u.reason})" for u in plan.unplaced]
-    lines += [f"kept apart: {pair_text(k.a, k.b)} ({', '.join(k.reasons)})" for k in plan.kept_apart]
+    lines += [f"kept apart: {pair_text(a, b)} ({', '.join(why)})" for (a, b), why in plan.kept_apart]
     return lines
 
 

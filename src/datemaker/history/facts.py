@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.pairing import Plan
+from datemaker.domain.pairing.model import kept_apart_record
 from datemaker.history.timeline import Entry
 
 
@@ -52,7 +53,7 @@ def plan_summary(event: DatingEvent) -> dict[str, Any] | None:
         ],
         "rounds": rounds_grid(event),
         "unplaced": [{"user_id": u.user_id, "reason": u.reason} for u in plan.unplaced],
-        "kept_apart": [k.to_record() for k in plan.kept_apart],
+        "kept_apart": [kept_apart_record(item) for item in plan.kept_apart],
     }
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 
@@ -52,10 +51,6 @@ class KeptApartPairs(dict[tuple[int, int], tuple[str, ...]]):
     these, so 50,000 pairs are not normalised again)."""
 
 
-# KeptApart from a plain ((a, b), reasons) item, in C: a big event has 50,000.
-_kept_apart = partial(tuple.__new__, KeptApart)
-
-
 def pairs_kept_apart(*given: NeverMeet) -> KeptApartPairs:
     """Every pair of `given`, normalised as `forbidden_pairs` does, with its
     sorted reasons (merged where a pair comes more than once; `forbidden` for a
@@ -88,7 +83,7 @@ def kept_among(apart: KeptApartPairs, people: Iterable[int] | Mapping[int, objec
     """The pairs of `apart` whose two people are both among `people`, in order."""
     inside = people if isinstance(people, Mapping) else frozenset(people)
     among = sorted(item for item in apart.items() if item[0][0] in inside and item[0][1] in inside)
-    return tuple(map(_kept_apart, among))
+    return tuple(among)
 
 
 def _ascending(pairs: np.ndarray) -> bool:
@@ -111,7 +106,7 @@ class Rules:
         cls, population: Population, compatibility: Compatibility, forbidden: NeverMeet
     ) -> Rules:
         apart = pairs_kept_apart(forbidden)
-        pairs = np.array(list(apart), dtype=np.int64).reshape(-1, 2)
+        pairs = np.fromiter((uid for pair in apart for uid in pair), dtype=np.int64, count=2 * len(apart)).reshape(-1, 2)
         # Positions by binary search in the ascending ids, for every pair at once.
         ids = population.user_ids
         at = np.minimum(np.searchsorted(ids, pairs), max(len(ids) - 1, 0))
@@ -134,7 +129,7 @@ class Rules:
         items = list(self.apart.items())
         if not np.array_equal(self.apart_inside, np.arange(len(items))):  # else: all of them, in order
             items = [items[i] for i in self.apart_inside.tolist()]
-        return tuple(map(_kept_apart, items))
+        return tuple(items)
 
     @property
     def _default_rule(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any
 
 RECORD_VERSION = 1
 
@@ -128,28 +128,19 @@ class Unplaced:
         return cls(user_id=int(record["user_id"]), reason=str(record["reason"]))
 
 
-class KeptApart(NamedTuple):
-    """Two people the plan never pairs, and why (reasons.py). A tuple of
-    ((a, b), reasons), not a dataclass: an event of 10,000 people may hold
-    50,000, made straight from the pairing's mapping of pairs to reasons."""
+# Two people the plan never pairs, and why (reasons.py): ((a, b), reasons), a
+# smaller id first and reasons sorted, never empty. A plain tuple: an event of
+# 10,000 people may hold 50,000, taken as they are from the pairing's mapping.
+KeptApart = tuple[tuple[int, int], tuple[str, ...]]
 
-    pair: tuple[int, int]  # smaller id first
-    reasons: tuple[str, ...]  # sorted, never empty
 
-    @property
-    def a(self) -> int:
-        return self.pair[0]
+def kept_apart_record(item: KeptApart) -> dict[str, Any]:
+    (a, b), why = item
+    return {"a": a, "b": b, "reasons": list(why)}
 
-    @property
-    def b(self) -> int:
-        return self.pair[1]
 
-    def to_record(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b, "reasons": list(self.reasons)}
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> KeptApart:
-        return cls((int(record["a"]), int(record["b"])), tuple(str(r) for r in record["reasons"]))
+def kept_apart_from_record(record: dict[str, Any]) -> KeptApart:
+    return (int(record["a"]), int(record["b"])), tuple(str(r) for r in record["reasons"])
 
 
 @dataclass(frozen=True)
@@ -244,7 +235,7 @@ class Plan:
             "unplaced": [item.to_record() for item in self.unplaced],
         }
         if self.kept_apart:  # absent otherwise, as in plans recorded before it existed
-            record["kept_apart"] = [item.to_record() for item in self.kept_apart]
+            record["kept_apart"] = [kept_apart_record(item) for item in self.kept_apart]
         return record
 
     @classmethod
@@ -257,5 +248,5 @@ class Plan:
             users_limit=int(record["users_limit"]),
             seed=int(record["seed"]),
             reference_date=date.fromisoformat(record["reference_date"]),
-            kept_apart=tuple(KeptApart.from_record(item) for item in record.get("kept_apart", ())),
+            kept_apart=tuple(kept_apart_from_record(item) for item in record.get("kept_apart", ())),
         )
