@@ -1,5 +1,5 @@
 """A log recorded before the pair history existed (the checked-in fixture)
-fills it once: PostgreSQL's step 0008 and the embedded store's first start
+fills it once: PostgreSQL's step 0009 and the embedded store's first start
 take in the same dates (of events that are over) and last reactions that
 saving those events makes."""
 
@@ -21,7 +21,7 @@ from datemaker.app.ports import PairFact
 from datemaker.domain.dating_event import DatingEvent
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "history_recorded_before_the_layout_change.json"
-STEP = resources.files("datemaker").joinpath("adapters/postgres/migrations/0008_pair_history.sql")
+STEP = resources.files("datemaker").joinpath("adapters/postgres/migrations/0009_pair_history.sql")
 
 
 def insert_fixture(app: DatingEvents) -> None:
@@ -58,7 +58,7 @@ def facts_in_store(app: DatingEvents) -> tuple[set[PairFact], set[tuple[int, int
     return ({f for f in facts if f.kind != "met"}, {(f.user_id, f.event_id, f.partner_id) for f in facts if f.kind == "met"})
 
 
-def test_step_0008_fills_the_pair_history_from_the_log_recorded_before_it(postgres_settings):
+def test_step_0009_fills_the_pair_history_from_the_log_recorded_before_it(postgres_settings):
     app = DatingEvents(env=persistence_env(postgres_settings))
     try:
         insert_fixture(app)

@@ -1,5 +1,5 @@
 """The pair history of the embedded store (the "never again" rules): the
-same two tables and the same query as PostgreSQL's (step 0008), in SQLite's
+same two tables and the same query as PostgreSQL's (step 0009), in SQLite's
 words. Ids go in as one JSON array, so an event of 10,000 people needs no
 10,000 placeholders."""
 
