@@ -139,8 +139,10 @@ class Moderation:
         try:
             event_id, reporter, reported = parse_report_id(report_id)
             event = self.app.get_event(event_id)
-        except (ValueError, UnknownEvent) as exc:
+        except ValueError as exc:
             raise UnknownReport(str(exc)) from None
+        except UnknownEvent as exc:
+            raise UnknownReport(f"no report {report_id}: {exc}") from None
         if [reporter, reported] not in event.reports:
             raise UnknownReport(f"no report {report_id}: {reporter} did not report {reported} in event {event_id}")
         return event_id, reporter, reported
