@@ -9,3 +9,7 @@ CREATE TABLE IF NOT EXISTS datemaker.user_blocks (
     reason        TEXT NOT NULL
 );
 GRANT SELECT, INSERT, UPDATE, DELETE ON datemaker.user_blocks TO service_datemaker;
+
+-- The reports rule (DATEMAKER_AUTO_BLOCK_REPORTS) counts a user's reporters
+-- of the last 30 days in the analytics follower's transaction.
+CREATE INDEX IF NOT EXISTS reports_target_time_idx ON public.reports (target_user_id, action_time);
