@@ -101,13 +101,9 @@ def confirmation_closed(cur: Any, change: Change) -> None:
 
 
 def replanned(cur: Any, change: Change) -> None:
-    """The plan made again without a blocked user (READY): its dates replace the groups."""
-    plan = Plan.from_record(change.recorded.plan)
-    replace_groups(cur, change.event_id, plan)
-    cur.execute(
-        "UPDATE datemaker.event_stats SET placed = %s, unplaced = %s WHERE event_id = %s",
-        (len(plan.placed_user_ids), len(plan.unplaced), change.event_id),
-    )
+    """The plan made again without a blocked user (READY): its dates replace
+    the groups (the counts stay those of when confirmation closed)."""
+    replace_groups(cur, change.event_id, Plan.from_record(change.recorded.plan))
 
 
 def cancelled(cur: Any, change: Change) -> None:
