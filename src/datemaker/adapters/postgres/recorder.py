@@ -18,7 +18,7 @@ from psycopg.sql import SQL, Identifier
 
 from datemaker.adapters.postgres.tls import ENV_NAMES
 from datemaker.adapters.store_errors import translating
-from datemaker.app.ports import Deadline, Handled, PlatformWrite
+from datemaker.app.ports import BlockedRegistrants, BlockRow, Deadline, Handled, PlatformWrite, Registering
 
 
 def seed_users_sql(table: str, on_conflict: str) -> str:
@@ -77,6 +77,15 @@ class PostgresRecorder(PostgresApplicationRecorder):
         taken: Sequence[tuple[PlatformWrite, str | None]] = kwargs.get("platform_done") or ()
         if taken:
             _settle_platform_writes(curs, taken)
+        if kwargs.get("blocks"):
+            _save_blocks(curs, schema, kwargs["blocks"])
+        registering: Registering | None = kwargs.get("registering")
+        if registering is not None and registering.user_ids:
+            # Under the write lock every save of events takes (the library's):
+            # a block saved before it is seen here, one saved after it finds
+            # this registration committed (and withdraws it).
+            self._lock_table(curs)
+            _refuse_blocked(curs, schema, registering)
         super()._insert_events(curs, stored_events, **kwargs)
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
@@ -313,3 +322,31 @@ def _settle_platform_writes(curs: Any, taken: Sequence[tuple[PlatformWrite, str 
             " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
             refused,
         )
+
+
+def _save_blocks(curs: Any, schema: Identifier, rows: Sequence[BlockRow]) -> None:
+    held = [r for r in rows if r.blocked]
+    if held:
+        curs.executemany(
+            SQL(
+                "INSERT INTO {schema}.user_blocks (user_id, blocked_until, reason) VALUES (%s, %s, %s)"
+                " ON CONFLICT (user_id) DO UPDATE SET blocked_until = EXCLUDED.blocked_until, reason = EXCLUDED.reason"
+            ).format(schema=schema),
+            [(r.user_id, r.until, r.reason) for r in held],
+        )
+    lifted = [r.user_id for r in rows if not r.blocked]
+    if lifted:
+        curs.execute(SQL("DELETE FROM {schema}.user_blocks WHERE user_id = ANY(%s)").format(schema=schema), (lifted,))
+
+
+def _refuse_blocked(curs: Any, schema: Identifier, registering: Registering) -> None:
+    curs.execute(
+        SQL(
+            "SELECT user_id FROM {schema}.user_blocks WHERE user_id = ANY(%s)"
+            " AND (blocked_until IS NULL OR blocked_until > %s)"
+        ).format(schema=schema),
+        (list(registering.user_ids), registering.at),
+    )
+    found = frozenset(int(row["user_id"]) for row in curs.fetchall())
+    if found:
+        raise BlockedRegistrants(found)
