@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     # With PostgreSQL, the outbox relay and the analytics follower run in
     # processes of their own, so a round's fan-out never slows the clock.
     follower_processes: bool = Field(True, alias="DATEMAKER_FOLLOWER_PROCESSES")
+    # Block a user reported by this many distinct people within 30 days (0: off; PostgreSQL only).
+    auto_block_reports: int = Field(0, alias="DATEMAKER_AUTO_BLOCK_REPORTS", ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", alias="DATEMAKER_LOG_LEVEL"
     )

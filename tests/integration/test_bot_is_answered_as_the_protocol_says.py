@@ -71,6 +71,7 @@ def test_a_reply_goes_to_the_bot_with_the_requests_headers(env):
         reply = await bot.reply()
         assert reply.headers == {"user_id": "4", "chat_id": "4", "message_id": "77", "event_id": str(wire_id)}
         assert reply.message_id  # stable id for the bot to drop duplicates
+        assert reply.content_type == "application/json" and reply.persistent
 
     with_bot(settings, app, scenario)
 

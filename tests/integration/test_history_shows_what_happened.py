@@ -5,12 +5,9 @@ on SQLite and PostgreSQL; the HTML page is opened in headless Chromium."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
@@ -22,6 +19,7 @@ from datemaker.domain.pairing import Pair
 from datemaker.domain.timings import Timings
 from datemaker.domain.rooms import Attendee, Session
 
+from ..support.chromium import rendered_dom
 from ..support.clock import T0, FakeClock
 from ..support.world import MEN, NEVER_CONFIRMS, NO_SHOW, WOMEN, World, profile
 
@@ -159,20 +157,6 @@ class GridCells(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "td":
             self._cell = None
-
-
-def rendered_dom(page: Path, profile_dir: Path) -> str:
-    chromium = shutil.which("chromium")
-    if chromium is None:  # .ci/run installs it; only an impossible install gets here
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    result = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile_dir}",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
 
 
 @pytest.mark.slow

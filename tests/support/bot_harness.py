@@ -46,6 +46,8 @@ class Reply:
     body: Any
     headers: dict[str, str]
     message_id: str | None
+    content_type: str | None = None
+    persistent: bool = False
 
 
 class TestBot:
@@ -69,7 +71,8 @@ class TestBot:
 
     async def _on_reply(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         headers = {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in (message.headers or {}).items()}
-        await self.replies.put(Reply(json.loads(message.body), headers, message.message_id))
+        await self.replies.put(Reply(json.loads(message.body), headers, message.message_id, message.content_type,
+                                     message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT))
 
     async def send(
         self, body: str | bytes, *, amqp_message_id: str | None = None, **headers: object

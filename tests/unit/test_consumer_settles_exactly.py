@@ -35,8 +35,22 @@ class Exchange:
         self.published.append(message.body)
 
 
-def settle(deliveries: list[Delivery], answers: list[Answer], dead_letters: Exchange) -> BotConsumer:
+class Replies:
+    """In place of the lean publisher: the whole batch is confirmed, or none of it."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail, self.published = fail, []
+
+    async def publish(self, messages) -> None:
+        if self.fail:
+            raise ConnectionError("the broker went away")
+        self.published += [m.body for m in messages]
+
+
+def settle(deliveries: list[Delivery], answers: list[Answer], dead_letters: Exchange,
+           replies: Replies | None = None) -> BotConsumer:
     consumer = BotConsumer(load_settings(DATEMAKER_STORE="sqlite"), handle=lambda commands: [])
+    consumer._replies = replies or Replies()  # type: ignore[assignment]
     received = [Received(d, {"chat_id": "1"}, None, a, 1) for d, a in zip(deliveries, answers, strict=True)]  # type: ignore[arg-type]
     topology = SimpleNamespace(exchange=Exchange(), dead_letters=dead_letters)
     asyncio.run(consumer._settle_batch(received, [], topology))  # type: ignore[arg-type]
@@ -53,3 +67,9 @@ def test_a_message_whose_dead_letter_fails_goes_back_and_no_ack_covers_it():
     deliveries = [Delivery(n, f"m{n}".encode()) for n in range(1, 4)]
     settle(deliveries, [bad_input("unknown command")] * 3, Exchange(refuse=b"m2"))
     assert [d.settled for d in deliveries] == [["ack"], ["requeued"], ["ack"]]
+
+
+def test_when_the_replies_are_not_confirmed_every_message_goes_back():
+    deliveries = [Delivery(n, f"m{n}".encode()) for n in range(1, 4)]
+    settle(deliveries, [bad_input("unknown command")] * 3, Exchange(), Replies(fail=True))
+    assert [d.settled for d in deliveries] == [["requeued"]] * 3

@@ -126,3 +126,12 @@ def test_the_history_names_each_pair_kept_apart_and_why():
     ]
     page = render_html(history)
     assert '<table id="kept-apart">' in page and "<td>1+4</td><td>disliked, met_recently</td>" in page
+
+
+def test_the_plan_made_again_without_a_blocked_user_keeps_the_same_pairs_apart():
+    event = confirmed_event(F, M, F, M, F, M)  # 1, 3, 5 women; 2, 4, 6 men
+    event.close_confirmation(AT, seed=1, never_meet={(1, 4): ("reported",)})
+    event.remove_blocked(6, AT, seed=2)  # the moderators' re-plan names no pairs
+    plan = event.planned
+    assert 6 not in plan.placed_user_ids and plan.kept_apart == (((1, 4), ("reported",)),)
+    assert all({1, 4} != set(p.user_ids) for n in range(1, plan.rounds_count + 1) for p in plan.pairs_in_round(n))

@@ -30,14 +30,25 @@ class Exchange:
         self.ids.append(message.message_id)
 
 
+class Replies:
+    """In place of the lean publisher the replies go out through."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    async def publish(self, messages) -> None:
+        self.ids += [m.message_id for m in messages]
+
+
 def reply_ids(*deliveries: Delivery) -> list[str]:
     """The message_id of each delivery's reply, as the consumer sends them."""
     consumer = BotConsumer(load_settings(DATEMAKER_STORE="sqlite"), handle=lambda commands: [])
     received = [receive(d) for d in deliveries]  # type: ignore[arg-type]
     answers = [Answer({"user_registered": True}, "ok") for r in received if r.command is not None]
+    consumer._replies = replies = Replies()  # type: ignore[assignment]
     topology = SimpleNamespace(exchange=Exchange(), dead_letters=Exchange())
     asyncio.run(consumer._settle_batch(received, answers, topology))  # type: ignore[arg-type]
-    return topology.exchange.ids
+    return replies.ids
 
 
 def press(user: int = 5, amqp_message_id: str | None = None, redelivered: bool = False,

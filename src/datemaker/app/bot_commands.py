@@ -23,10 +23,10 @@ from eventsourcing.persistence import IntegrityError
 
 from datemaker.app.dating_events import DatingEvents
 from datemaker.app.live_states import LiveEvents
-from datemaker.app.ports import Handled, StoreUnavailable
+from datemaker.app.ports import BlockedRegistrants, Handled, Registering, StoreUnavailable
 from datemaker.app.retry import Backoff, GaveUp, retrying
 from datemaker.domain.dating_event import DatingEvent
-from datemaker.domain.errors import DomainError, NotRegistered, UnknownEvent
+from datemaker.domain.errors import DomainError, NotRegistered, UnknownEvent, UserBlocked
 from datemaker.domain.lifecycle import EventState
 from datemaker.domain.profile import Profile
 from datemaker.logs import get_logger
@@ -174,7 +174,15 @@ class BotCommandHandler:
         except GaveUp:
             raise StoreUnavailable(f"event store failed {self.backoff.attempts} times") from None
 
-    def _handle_once(self, commands: Sequence[BotCommand]) -> list[Answer]:
+    def _handle_once(self, commands: Sequence[BotCommand], blocked: frozenset[int] = frozenset()) -> list[Answer]:
+        try:
+            return self._apply(commands, blocked)
+        except BlockedRegistrants as found:  # the save saw their block: redone, answering them so
+            if found.user_ids <= blocked:
+                raise
+            return self._handle_once(commands, blocked | found.user_ids)
+
+    def _apply(self, commands: Sequence[BotCommand], blocked: frozenset[int]) -> list[Answer]:
         earlier = self.app.handled_replies(
             [c.dedupe_key for c in commands if c.seen_before and c.dedupe_key]
         )
@@ -190,19 +198,22 @@ class BotCommandHandler:
             elif command.user_id not in profiles:
                 answers.append(bad_input("unknown user"))
             else:
-                answers.append(self._answer(command, batch, profiles, now))
+                answers.append(self._answer(command, batch, profiles, now, blocked))
         handled = [
             Handled(c.dedupe_key, a.text, a.outcome)
             for c, a in zip(commands, answers, strict=True)
             if c.dedupe_key and not a.duplicate and c.name != "list_events"
         ]
-        self.app.save_logged(*batch.changed(), handled=handled)
+        registering = tuple(sorted({c.user_id for c, a in zip(commands, answers, strict=True)
+                                    if c.name == "register_event" and a.outcome == "ok" and not a.duplicate}))
+        self.app.save_logged(*batch.changed(), handled=handled, registering=Registering(now, registering))
         self.warm.keep(*batch.all())
         return answers
 
     # --- one command ----------------------------------------------------------
 
-    def _answer(self, c: BotCommand, batch: _Batch, profiles: dict[int, Profile], now: Any) -> Answer:
+    def _answer(self, c: BotCommand, batch: _Batch, profiles: dict[int, Profile], now: Any,
+                blocked: frozenset[int]) -> Answer:
         if c.name == "list_events":
             return Answer(self._list_events(c.user_id, batch, now), "ok")
         key = REPLY_KEY[c.name]
@@ -212,6 +223,8 @@ class BotCommandHandler:
             else:
                 event = batch.event(c.event_id or 0)
                 if c.name == "register_event":
+                    if c.user_id in blocked:
+                        raise UserBlocked(f"user {c.user_id} is blocked")
                     event.register(c.user_id, profiles[c.user_id], now)
                 elif c.name == "cancel_registration":
                     event.cancel_registration(c.user_id, now)

@@ -96,6 +96,18 @@ def _groups_formed(recorded: Any, event: DatingEvent) -> list[Outgoing]:
     )
 
 
+def _withdrawn(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    # Taken out by a moderator's block (a user's own withdrawal needs no word):
+    # told they will not take part; so is whoever a plan made without them leaves out.
+    if getattr(recorded, "reason", None) == "blocked":
+        return _to(event, [recorded.user_id], "send_user_will_not_take_part_in_event")
+    return []
+
+
+def _replanned(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    return _to(event, recorded.lost_place, "send_user_will_not_take_part_in_event")
+
+
 def _skipped(recorded: Any, event: DatingEvent) -> list[Outgoing]:
     return _to(event, event.registered_user_ids, "send_user_will_not_take_part_in_event")
 
@@ -199,6 +211,8 @@ _BUILDERS = {
     "ConfirmationOpened": _confirmation_opened,
     "ConfirmationReminded": _confirmation_reminded,
     "GroupsFormed": _groups_formed,
+    "RegistrationCancelled": _withdrawn,
+    "Replanned": _replanned,
     "Skipped": _skipped,
     "RulesAnnounced": _rules_announced,
     "Started": _started,

@@ -20,14 +20,15 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from datemaker.app.never_again import NeverAgain, NeverAgainRules, history_to_save
-from datemaker.app.ports import Deadline, Handled, StoreRecorder, Summary
+from datemaker.app.never_again import NeverAgain, NeverAgainRules, pair_history_to_save
+from datemaker.app.ports import BlockedRegistrants, BlockRow, Deadline, Handled, Registering, StoreRecorder, Summary
 from datemaker.app.retry import Backoff, GaveUp, retrying
 from datemaker.domain.catalog import EventCatalog, starting_after
 from datemaker.domain.dating_event import DatingEvent
-from datemaker.domain.errors import UnknownEvent
+from datemaker.domain.errors import UnknownEvent, UserBlocked
 from datemaker.domain.ids import CATALOG_ID, event_uuid
 from datemaker.domain.profile import Profile
+from datemaker.domain.standing import UserStanding
 from datemaker.domain.timeline import next_step
 from datemaker.domain.timings import Timings
 from datemaker.logs import get_logger
@@ -189,7 +190,17 @@ class DatingEvents(Application[Any]):
         return self._with_retries(attempt)
 
     def register(self, wire_id: int, user_id: int, profile: Profile) -> None:
-        self.change(wire_id, lambda e: e.register(user_id, profile, self.clock()))
+        """UserBlocked when a moderator's block holds (checked in the save)."""
+
+        def attempt() -> None:
+            dating_event, now = self.get_event(wire_id), self.clock()
+            dating_event.register(user_id, profile, now)
+            self.save_logged(dating_event, registering=Registering(now, (user_id,)))
+
+        try:
+            self._with_retries(attempt)
+        except BlockedRegistrants:
+            raise UserBlocked(f"user {user_id} is blocked") from None
 
     def cancel_registration(self, wire_id: int, user_id: int) -> None:
         self.change(wire_id, lambda e: e.cancel_registration(user_id, self.clock()))
@@ -309,19 +320,18 @@ class DatingEvents(Application[Any]):
         return catalog
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Every save of a dating event also stores its next deadline and the
-        pair history it makes, in the same transaction (domain/timeline.py,
-        never_again.py)."""
-        deadlines, summaries, dates, reactions = [], [], [], []
+        """Every save of a dating event also stores its next deadline and the pair
+        history it makes (never_again.py), in the same transaction (domain/timeline.py)."""
+        deadlines, summaries, blocks = [], [], []
         for obj in objs:
             if isinstance(obj, DatingEvent):
                 step = next_step(obj)
                 deadlines.append(Deadline(obj.wire_id, step.at if step else None, step.action if step else ""))
                 summaries.append(Summary(obj.wire_id, int(obj.state), obj.active_dates))
-                more_dates, more_reactions = history_to_save(obj)
-                dates += more_dates
-                reactions += more_reactions
-        kwargs.update(deadlines=deadlines, summaries=summaries, dates_held=dates, reactions=reactions)
+            elif isinstance(obj, UserStanding):  # the blocks table goes with the standing
+                held, until = obj.held_block
+                blocks.append(BlockRow(obj.user_id, held, until, obj.blocks[-1]["reason"] if held else ""))
+        kwargs.update(deadlines=deadlines, summaries=summaries, blocks=blocks, **pair_history_to_save(objs))
         if not all(isinstance(obj, Aggregate) for obj in objs):
             return super().save(*objs, **kwargs)
         # The library's save, less its runtime Protocol checks on each object

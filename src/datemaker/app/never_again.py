@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from datemaker.app.ports import DatesHeld, PairFact, ReactionGiven, StoreRecorder
 from datemaker.domain.dating_event import DatingEvent
@@ -75,6 +75,19 @@ def history_to_save(event: DatingEvent) -> tuple[list[DatesHeld], list[ReactionG
             dates = [DatesHeld(event.wire_id, uid, tuple(sorted(them)), event.start)
                      for uid, them in sorted(partners.items())]
     return dates, reactions
+
+
+def pair_history_to_save(objs: Iterable[object]) -> dict[str, list[Any]]:
+    """`history_to_save` of every dating event among `objs`, as the save's
+    keyword lists (`dates_held=`, `reactions=`)."""
+    dates: list[Any] = []
+    reactions: list[Any] = []
+    for obj in objs:
+        if isinstance(obj, DatingEvent):
+            more_dates, more_reactions = history_to_save(obj)
+            dates += more_dates
+            reactions += more_reactions
+    return {"dates_held": dates, "reactions": reactions}
 
 
 class HasStore(Protocol):

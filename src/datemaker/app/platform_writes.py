@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from datemaker.app.dating_events import DatingEvents
-from datemaker.app.ports import PlatformWrite
+from datemaker.app.ports import BlockedRegistrants, PlatformWrite, Registering
 from datemaker.domain.catalog import EventCatalog
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import DomainError, UnknownEvent
@@ -51,22 +51,24 @@ class PlatformWrites:
         now = self.clock()
         writes = self.app.store.claim_platform_writes(now, now + timedelta(seconds=self.lease_seconds), self.batch)
         if writes:
-            self.app.with_retries(lambda: self._apply(writes))
+            self.app.with_retries(lambda: self._apply(writes, frozenset()))
         return len(writes)
 
-    def _apply(self, writes: list[PlatformWrite]) -> None:
+    def _apply(self, writes: list[PlatformWrite], blocked: frozenset[int]) -> None:
         # Applied at the time of taking, as a bot command is at its handling
         # (a press reaches the history within a second of its write).
         now = self.clock()
         events: dict[int, DatingEvent | None] = {}
         catalog: list[EventCatalog] = []  # loaded when an event is adopted
         taken: list[tuple[PlatformWrite, str | None]] = []
+        adopted_now: list[DatingEvent] = []
         for write in writes:
             try:
                 if write.kind == "adopt":
-                    adopted = self._adopt(write, events, catalog)
+                    adopted = self._adopt(write, events, catalog, blocked)
                     if adopted is not None:
                         events[write.event_id] = adopted
+                        adopted_now.append(adopted)
                 else:
                     self._command(write, self._event(write.event_id, events), now)
                 taken.append((write, None))
@@ -74,7 +76,15 @@ class PlatformWrites:
                 taken.append((write, refusal.reason))
                 log.info("platform write refused", kind=write.kind, event_id=write.event_id, reason=refusal.reason)
         changed = [e for e in events.values() if e is not None and e.pending_events]
-        self.app.save_logged(*catalog, *changed, platform_done=taken)
+        # An adopted event's registrations are checked against the blocks
+        # in the save; a blocked user's row is left out on the second try.
+        registering = tuple(sorted({int(u) for e in adopted_now for u in e.registrations}))
+        try:
+            self.app.save_logged(*catalog, *changed, platform_done=taken, registering=Registering(now, registering))
+        except BlockedRegistrants as found:
+            if found.user_ids <= blocked:
+                raise
+            self._apply(writes, blocked | found.user_ids)
 
     def _event(self, wire_id: int, events: dict[int, DatingEvent | None]) -> DatingEvent:
         if wire_id not in events:
@@ -99,7 +109,7 @@ class PlatformWrites:
             raise UnknownWrite(f"unknown platform write {write.kind!r}")
 
     def _adopt(self, write: PlatformWrite, events: dict[int, DatingEvent | None],
-               catalog: list[EventCatalog]) -> DatingEvent | None:
+               catalog: list[EventCatalog], blocked: frozenset[int]) -> DatingEvent | None:
         """An operator's event becomes a dating event under its own id, with
         the registrations its rows already hold; once only."""
         if not catalog:
@@ -113,7 +123,7 @@ class PlatformWrites:
         registered = self.app.store.platform_registrations(write.event_id)
         profiles = self.app.profiles([uid for uid, _ in registered])
         for user_id, at in registered:
-            if user_id in profiles and not event.is_registered(user_id):
+            if user_id in profiles and user_id not in blocked and not event.is_registered(user_id):
                 event.register(user_id, profiles[user_id], at)
         log.info("operator's event adopted", event_id=write.event_id, registrations=len(event.registrations))
         return event

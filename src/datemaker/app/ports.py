@@ -91,12 +91,40 @@ class PairFact(NamedTuple):
     partner_id: int
 
 
+class BlockRow(NamedTuple):
+    """A user's row of the blocks table, saved with their standing: present
+    while a block is not lifted; `until` None: until lifted."""
+
+    user_id: int
+    blocked: bool
+    until: datetime | None
+    reason: str
+
+
+class Registering(NamedTuple):
+    """Users a save registers somewhere, checked against the blocks table in
+    the save's own transaction, once it holds the event store's write lock."""
+
+    at: datetime
+    user_ids: tuple[int, ...]
+
+
+class BlockedRegistrants(Exception):
+    """A save would register users blocked at its time; nothing was saved."""
+
+    def __init__(self, user_ids: frozenset[int]) -> None:
+        super().__init__(f"blocked: {sorted(user_ids)}")
+        self.user_ids = user_ids
+
+
 class StoreRecorder(Protocol):
     """Beyond the library's recorder: what the use cases ask of the store.
 
-    Saves take `handled=`, `deadlines=`, `summaries=`, `platform_done=`
-    (inbox rows taken, each with its refusal or None), `dates_held=` and
-    `reactions=` keyword lists, written in the same transaction as the events."""
+    Saves take `handled=`, `deadlines=`, `summaries=`, `blocks=`,
+    `platform_done=` (inbox rows taken, each with its refusal or None),
+    `dates_held=` and `reactions=` keyword lists, written in the same
+    transaction as the events, and `registering=` (raises BlockedRegistrants,
+    saving nothing)."""
 
     def pair_history(self, user_ids: Sequence[int], remeet_events: int) -> list[PairFact]:
         """Among `user_ids` (both people in it): every report and dislike, and

@@ -20,7 +20,9 @@ from datemaker.cli.events import events
 from datemaker.cli.history import history
 from datemaker.cli.meet import meet
 from datemaker.cli.projections import projections
+from datemaker.cli.reports import reports
 from datemaker.cli.schedules import schedules
+from datemaker.cli.users import users
 from datemaker.domain.errors import DomainError
 from datemaker.settings import SettingsError
 
@@ -79,6 +81,8 @@ cli.add_command(history)
 cli.add_command(meet)
 cli.add_command(projections)
 cli.add_command(schedules)
+cli.add_command(reports)
+cli.add_command(users)
 
 
 def _one_line(exc: BaseException) -> str:

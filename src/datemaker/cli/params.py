@@ -1,5 +1,5 @@
 """Command-line value types: durations (`90s`, `5m`, `24h`, `1h30m`), ISO 8601
-instants and IANA time zones, each failing with a one-line message."""
+instants, IANA time zones and single words, each failing with a one-line message."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
+from datemaker.domain.standing import is_word
 from datemaker.domain.timings import parse_duration
+
 
 def parse_zone(text: str) -> ZoneInfo:
     try:
@@ -74,7 +76,19 @@ class Day(click.ParamType):
             self.fail(f"{value!r} is not a date such as 2026-12-02", param, ctx)
 
 
+class Word(click.ParamType):
+    """One word (a block's reason, a note, a moderator's name): no free text."""
+
+    name = "word"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        if not is_word(value):
+            self.fail(f"{value!r} is not one word of at most 64 letters, digits or . _ : @ -", param, ctx)
+        return str(value)
+
+
 DURATION = Duration()
+WORD = Word()
 TIME_ZONE = TimeZone()
 INSTANT = Instant()
 CLOCK_TIME = ClockTime()

@@ -9,6 +9,7 @@ Time always comes in with the command (`at`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -38,9 +39,10 @@ from datemaker.domain.ids import event_uuid
 from datemaker.domain import timeline
 from datemaker.domain.lifecycle import EventState, next_state
 from datemaker.domain.phases import Phase, next_phase
-from datemaker.domain.pairing import NeverMeet, Plan, plan_event, reasons, replan
+from datemaker.domain.pairing import NeverMeet, Plan, Unplaced, plan_event, reasons, replan
 from datemaker.domain.parsed_records import parsed, remember
 from datemaker.domain.profile import Profile
+from datemaker.domain.standing import BLOCKED
 from datemaker.domain.timings import Timings
 
 # Registration is open until confirmation closes; late registrants are asked
@@ -207,9 +209,43 @@ class DatingEvent(Aggregate):
         self._registration_cancelled(user_id=user_id, at=at)
 
     @event("RegistrationCancelled")
-    def _registration_cancelled(self, user_id: int, at: datetime) -> None:
+    def _registration_cancelled(self, user_id: int, at: datetime, reason: str | None = None) -> None:
         withdrawn = self.registrations.pop(str(user_id))
         self.withdrawn_profiles[str(user_id)] = withdrawn["profile"]
+
+    def remove_blocked(self, user_id: int, at: datetime, seed: int, never_meet: NeverMeet = ()) -> None:
+        """A moderator blocked the user: their registration is withdrawn
+        (reason `blocked`) and, once groups are fixed (READY), the plan is
+        made again without them, recorded whole as `Replanned`; whoever
+        loses their place with it is named. Refused once the event runs."""
+        self._require_not_over("withdraw a blocked user")
+        if not self.is_registered(user_id):
+            raise NotRegistered(f"user {user_id} is not registered")
+        if self.state not in WITHDRAWAL_OPEN:
+            raise RegistrationClosed(f"registrations are locked while the event is {self.state.name}")
+        planned = self.planned
+        self._registration_cancelled(user_id=user_id, at=at, reason=BLOCKED)
+        if self.state is not EventState.READY or planned is None or user_id not in planned.placed_user_ids:
+            return
+        present = sorted(uid for uid in planned.placed_user_ids if self.is_registered(uid))
+        known = planned.placed_user_ids | planned.unplaced_user_ids
+        plan = replan(
+            planned,
+            present,
+            from_round=1,
+            forbidden=never_meet,
+            seed=seed,
+            participants={uid: Profile.from_record(self._snapshot_of(uid)) for uid in known},
+        )
+        unplaced = tuple(Unplaced(u.user_id, BLOCKED) if u.user_id == user_id else u for u in plan.unplaced)
+        plan = replace(plan, unplaced=unplaced)
+        lost = sorted(set(present) - plan.placed_user_ids)
+        self._replanned(at=at, reason=BLOCKED, removed=[user_id], lost_place=lost, plan=remember(plan.record, plan))
+
+    @event("Replanned")
+    def _replanned(self, at: datetime, reason: str, removed: list[int], lost_place: list[int],
+                   plan: dict[str, Any]) -> None:
+        self.plan = plan
 
     def confirm_registration(self, user_id: int, at: datetime) -> None:
         self._require_not_over("confirm a registration")

@@ -81,3 +81,9 @@ class AlreadyReported(DomainError):
 
 class UnknownReaction(DomainError):
     reason = "unknown_reaction"
+
+
+class UserBlocked(DomainError):
+    """A moderator blocked the user: no new registrations."""
+
+    reason = "blocked"

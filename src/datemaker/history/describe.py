@@ -14,7 +14,7 @@ from datemaker.domain.pairing import Plan
 from datemaker.history.timeline import Entry
 
 Lines = list[str]  # the headline first, then detail lines
-PLAN_CARRIERS = ("GroupsFormed", "Skipped", "Started")  # events that record a plan
+PLAN_CARRIERS = ("GroupsFormed", "Skipped", "Started", "Replanned")  # events that record a plan
 
 
 def pair_text(a: Any, b: Any) -> str:
@@ -62,7 +62,14 @@ def _registered(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
 
 
 def _user(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
-    return [f"user {e.get('user_id')}"]
+    return [f"user {e.get('user_id')}" + (f" ({e.get('reason')})" if e.get("reason") else "")]
+
+
+def _replanned(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
+    removed = ", ".join(map(str, e.get("removed") or []))
+    lost = ", ".join(map(str, e.get("lost_place") or []))
+    head = f"without {removed} ({e.get('reason')}): {plan.rounds_count if plan else 0} round(s)"
+    return [head + (f"; no place any more: {lost}" if lost else ""), *(plan_lines(plan) if plan else [])]
 
 
 def _with_plan(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
@@ -144,6 +151,7 @@ DESCRIBERS: dict[str, Callable[[Entry, Plan | None, ZoneInfo], Lines]] = {
         f"asked again to confirm: {', '.join(map(str, e.get('user_ids') or [])) or 'nobody'}"],
     "GroupsFormed": _with_plan,
     "Skipped": _with_plan,
+    "Replanned": _replanned,
     "Cancelled": _reason,
     "MarkedReady": _user,
     "RulesAnnounced": lambda e, p, z: ["rules and the ready check sent"],

@@ -66,7 +66,9 @@ def registration_cancelled(cur: Any, change: Change) -> None:
         (change.event_id, change.recorded.user_id),
     )
     # A counter, not a recount: exactly-once tracking is what keeps it right.
-    cur.execute("UPDATE datemaker.event_stats SET withdrawn = withdrawn + 1 WHERE event_id = %s", (change.event_id,))
+    # (Taken out by a moderator's block is no withdrawal of the user's own.)
+    if getattr(change.recorded, "reason", None) is None:
+        cur.execute("UPDATE datemaker.event_stats SET withdrawn = withdrawn + 1 WHERE event_id = %s", (change.event_id,))
 
 
 def registration_confirmed(cur: Any, change: Change) -> None:
@@ -96,6 +98,12 @@ def confirmation_closed(cur: Any, change: Change) -> None:
         (len(plan.placed_user_ids), len(plan.unplaced), getattr(change.recorded, "reason", None),
          change.event_id, change.event_id),
     )
+
+
+def replanned(cur: Any, change: Change) -> None:
+    """The plan made again without a blocked user (READY): its dates replace
+    the groups (the counts stay those of when confirmation closed)."""
+    replace_groups(cur, change.event_id, Plan.from_record(change.recorded.plan))
 
 
 def cancelled(cur: Any, change: Change) -> None:

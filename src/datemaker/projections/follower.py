@@ -11,7 +11,7 @@ follows at a time (an advisory lock); the others stand by."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -22,7 +22,7 @@ from datemaker.app.pause import pause
 from datemaker.app.ports import Leadership
 from datemaker.logs import get_logger
 from datemaker.projections import tables
-from datemaker.projections.changes import Batch, ChangeReader
+from datemaker.projections.changes import Batch, Change, ChangeReader
 from datemaker.projections.projector import apply_changes
 
 log = get_logger(__name__)
@@ -42,6 +42,7 @@ class ProjectionFollower:
         tick_seconds: float = 0.5,
         retry_pause: float = 1.0,
         takes_snapshots: bool = False,
+        after_changes: Callable[[Any, Sequence[Change]], None] | None = None,
     ) -> None:
         self.connect = connect  # an autocommit connection to the read models' database
         self.reader = ChangeReader(app, takes_snapshots=takes_snapshots)
@@ -49,6 +50,9 @@ class ProjectionFollower:
         self.tick_seconds = tick_seconds
         self.retry_pause = retry_pause  # doubled after each failure in a row
         self.leadership = leadership
+        # Run inside each batch's transaction once its rows are written
+        # (the reports rule, auto_block.py); its failure fails the batch.
+        self.after_changes = after_changes
         self._conn: psycopg.Connection[Any] | None = None
         self._position: int | None = None  # the stored position, as last seen
 
@@ -73,6 +77,8 @@ class ProjectionFollower:
                 self._position = None
                 return False
             apply_changes(cur, batch.changes)
+            if self.after_changes is not None and batch.changes:
+                self.after_changes(cur, batch.changes)
             tables.advance_tracking(cur, batch.last)
         self._position = batch.last
         return True

@@ -22,6 +22,7 @@ HANDLERS: dict[str, Handler] = {
     "MarkedReady": event_rows.marked_ready,
     "GroupsFormed": event_rows.confirmation_closed,
     "Skipped": event_rows.confirmation_closed,
+    "Replanned": event_rows.replanned,
     "Cancelled": event_rows.cancelled,
     "Started": round_rows.started,
     "RoundStarted": round_rows.round_started,

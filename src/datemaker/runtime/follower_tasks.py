@@ -13,8 +13,10 @@ from datemaker.adapters.postgres.leadership import AdvisoryLeader
 from datemaker.adapters.postgres.schema import connect
 from datemaker.adapters.rabbitmq.publisher import ConfirmedPublisher
 from datemaker.app.outbox import OUTBOX_LOCK_KEY, OutboxRelay
+from datemaker.app.moderation import Moderation
 from datemaker.app.ports import Leadership, SoleLeader
 from datemaker.logs import get_logger
+from datemaker.projections.auto_block import AutoBlock
 from datemaker.projections.follower import LEADER_LOCK_KEY, ProjectionFollower
 from datemaker.runtime.bootstrap import Container
 from datemaker.runtime.tasks import Task
@@ -65,6 +67,7 @@ async def follow_projections(container: Container, stop: asyncio.Event) -> None:
         await stop.wait()
         return
     # It takes the dating events' snapshots too (the service does not, see build_service).
+    rule = AutoBlock(Moderation(container.app), settings.auto_block_reports) if settings.auto_block_reports else None
     follower = ProjectionFollower(container.app, partial(connect, settings, autocommit=True),
-                                  leadership(settings, LEADER_LOCK_KEY), takes_snapshots=True)
+                                  leadership(settings, LEADER_LOCK_KEY), takes_snapshots=True, after_changes=rule)
     await follower.run(stop)

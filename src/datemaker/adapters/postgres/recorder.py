@@ -16,9 +16,20 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresFactory
 from psycopg.sql import SQL, Identifier
 
+from datemaker.adapters.postgres.pair_history import select_pair_history, write_pair_history
 from datemaker.adapters.postgres.tls import ENV_NAMES
 from datemaker.adapters.store_errors import translating
-from datemaker.app.ports import DatesHeld, Deadline, Handled, PairFact, PlatformWrite, ReactionGiven
+from datemaker.app.ports import (
+    BlockedRegistrants,
+    BlockRow,
+    DatesHeld,
+    Deadline,
+    Handled,
+    PairFact,
+    PlatformWrite,
+    ReactionGiven,
+    Registering,
+)
 
 
 def seed_users_sql(table: str, on_conflict: str) -> str:
@@ -77,7 +88,16 @@ class PostgresRecorder(PostgresApplicationRecorder):
         taken: Sequence[tuple[PlatformWrite, str | None]] = kwargs.get("platform_done") or ()
         if taken:
             _settle_platform_writes(curs, taken)
-        _write_pair_history(curs, schema, kwargs.get("dates_held") or (), kwargs.get("reactions") or ())
+        if kwargs.get("blocks"):
+            _save_blocks(curs, schema, kwargs["blocks"])
+        registering: Registering | None = kwargs.get("registering")
+        if registering is not None and registering.user_ids:
+            # Under the write lock every save of events takes (the library's):
+            # a block saved before it is seen here, one saved after it finds
+            # this registration committed (and withdraws it).
+            self._lock_table(curs)
+            _refuse_blocked(curs, schema, registering)
+        write_pair_history(curs, schema, kwargs.get("dates_held") or (), kwargs.get("reactions") or ())
         super()._insert_events(curs, stored_events, **kwargs)
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
@@ -106,29 +126,12 @@ class PostgresRecorder(PostgresApplicationRecorder):
         )
 
     def pair_history(self, user_ids: Sequence[int], remeet_events: int) -> list[PairFact]:
-        ids = sorted(set(user_ids))
-        if not ids:
-            return []
-        schema = Identifier(self.datastore.schema)
-        sql = SQL(
-            "SELECT CASE reaction WHEN 'report' THEN 'report' ELSE 'dislike' END AS kind, event_id, user_id, partner_id"
-            " FROM {schema}.pair_reactions"
-            " WHERE user_id = ANY(%(ids)s) AND partner_id = ANY(%(ids)s) AND reaction IN ('dislike', 'report')"
-        ).format(schema=schema)
-        if remeet_events > 0:
-            sql += SQL(
-                " UNION ALL SELECT 'met', r.event_id, r.user_id, partner FROM (SELECT user_id, event_id, partners,"
-                "   row_number() OVER (PARTITION BY user_id ORDER BY started_at DESC, event_id DESC) AS n"
-                "   FROM {schema}.pair_dates WHERE user_id = ANY(%(ids)s)) r, unnest(r.partners) AS partner"
-                " WHERE r.n <= %(n)s AND partner = ANY(%(ids)s)"
-            ).format(schema=schema)
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(sql, {"ids": ids, "n": remeet_events})
-            return [PairFact(r["kind"], r["event_id"], r["user_id"], r["partner_id"]) for r in curs.fetchall()]
+            return select_pair_history(curs, Identifier(self.datastore.schema), user_ids, remeet_events)
 
     def record_pair_history(self, dates: Sequence[DatesHeld], reactions: Sequence[ReactionGiven]) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            _write_pair_history(curs, Identifier(self.datastore.schema), dates, reactions)
+            write_pair_history(curs, Identifier(self.datastore.schema), dates, reactions)
 
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Deadline]:
         """Lease up to `limit` due deadlines that no live lease holds."""
@@ -329,35 +332,6 @@ class PostgresStore(PostgresFactory):
                 self.datastore.pool.kwargs[name] = value  # type: ignore[index]
 
 
-def _write_pair_history(curs: Any, schema: Identifier, dates: Sequence[DatesHeld],
-                        reactions: Sequence[ReactionGiven]) -> None:
-    """One row of dates per person and event; a reaction replaces the earlier
-    one (the last of a batch wins: an upsert may not touch a row twice)."""
-    if dates:
-        curs.execute(
-            SQL(
-                "INSERT INTO {schema}.pair_dates (user_id, event_id, partners, started_at)"
-                " SELECT u, e, p::bigint[], s FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])"
-                "   AS x(u, e, p, s)"
-                " ON CONFLICT DO NOTHING"
-            ).format(schema=schema),
-            ([d.user_id for d in dates], [d.event_id for d in dates],
-             ["{" + ",".join(map(str, d.partners)) + "}" for d in dates], [d.started_at for d in dates]),
-        )
-    latest = list({(r.user_id, r.partner_id, r.event_id): r for r in reactions}.values())
-    if latest:
-        curs.execute(
-            SQL(
-                "INSERT INTO {schema}.pair_reactions (user_id, partner_id, event_id, reaction, at)"
-                " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])"
-                " ON CONFLICT (user_id, partner_id, event_id) DO UPDATE"
-                " SET reaction = EXCLUDED.reaction, at = EXCLUDED.at"
-            ).format(schema=schema),
-            ([r.user_id for r in latest], [r.partner_id for r in latest], [r.event_id for r in latest],
-             [r.reaction for r in latest], [r.at for r in latest]),
-        )
-
-
 def _settle_platform_writes(curs: Any, taken: Sequence[tuple[PlatformWrite, str | None]]) -> None:
     """The inbox rows a save took go with it; refused ones are kept for review."""
     curs.execute("DELETE FROM datemaker.platform_inbox WHERE id = ANY(%s)", ([w.id for w, _ in taken],))
@@ -368,3 +342,31 @@ def _settle_platform_writes(curs: Any, taken: Sequence[tuple[PlatformWrite, str 
             " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
             refused,
         )
+
+
+def _save_blocks(curs: Any, schema: Identifier, rows: Sequence[BlockRow]) -> None:
+    held = [r for r in rows if r.blocked]
+    if held:
+        curs.executemany(
+            SQL(
+                "INSERT INTO {schema}.user_blocks (user_id, blocked_until, reason) VALUES (%s, %s, %s)"
+                " ON CONFLICT (user_id) DO UPDATE SET blocked_until = EXCLUDED.blocked_until, reason = EXCLUDED.reason"
+            ).format(schema=schema),
+            [(r.user_id, r.until, r.reason) for r in held],
+        )
+    lifted = [r.user_id for r in rows if not r.blocked]
+    if lifted:
+        curs.execute(SQL("DELETE FROM {schema}.user_blocks WHERE user_id = ANY(%s)").format(schema=schema), (lifted,))
+
+
+def _refuse_blocked(curs: Any, schema: Identifier, registering: Registering) -> None:
+    curs.execute(
+        SQL(
+            "SELECT user_id FROM {schema}.user_blocks WHERE user_id = ANY(%s)"
+            " AND (blocked_until IS NULL OR blocked_until > %s)"
+        ).format(schema=schema),
+        (list(registering.user_ids), registering.at),
+    )
+    found = frozenset(int(row["user_id"]) for row in curs.fetchall())
+    if found:
+        raise BlockedRegistrants(found)

@@ -24,6 +24,7 @@ REQUIRED_TABLES = (
     (SCHEMA, "deadlines"),
     (SCHEMA, "outbox_position"),
     (SCHEMA, "event_summary"),
+    (SCHEMA, "user_blocks"),
     (SCHEMA, "pair_dates"),
     (SCHEMA, "pair_reactions"),
     *tables.REQUIRED,

@@ -19,6 +19,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from datemaker.adapters.rabbitmq import lenient_properties
+from datemaker.adapters.rabbitmq.publisher import ConfirmedPublisher
 from datemaker.adapters.rabbitmq.dead_letters import dead_letter, reply_headers, trimmed
 from datemaker.adapters.rabbitmq.topology import Topology, broker_url, declare_topology
 from datemaker.adapters.rabbitmq.wire import (
@@ -62,6 +63,21 @@ def receive(message: AbstractIncomingMessage) -> Received:
         return Received(message, headers, None, bad_input(bad.phrase), bad.chat_id)
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A reply as the lean publisher sends it: the properties aio-pika gave
+    replies (content type, headers, persistent, message id), the same bytes."""
+
+    body: bytes
+    headers: dict[str, str]
+    message_id: str
+    command: str  # for the publisher's count and log
+    content_type: str = "application/json"
+    event_id: int = 0
+    user_id: int = 0
+    round_no: int = 0
+
+
 class BotConsumer:
     def __init__(
         self,
@@ -88,6 +104,10 @@ class BotConsumer:
         self._clock = clock
         self.unsettled = 0
         self.progress_at = clock()
+        # Replies go out on a connection of their own through the lean
+        # publisher: aio-pika costs ~250 µs of CPU per confirmed message,
+        # a quarter of a command's whole cost.
+        self._replies = ConfirmedPublisher(settings, connection_name="datemaker-replies", log_batches=False)
 
     @property
     def connected(self) -> bool:
@@ -131,6 +151,7 @@ class BotConsumer:
         finally:
             if watcher is not None:
                 watcher.cancel()
+            await self._replies.close()
             await connection.close()
 
     async def _delivered(self, message: AbstractIncomingMessage) -> None:
@@ -198,8 +219,15 @@ class BotConsumer:
         twice. An ack never covers a message that was not settled."""
         handled = iter(answers)
         settled = [(r, r.answer if r.command is None else next(handled)) for r in received]
-        outcomes = await asyncio.gather(*(self._publish(r, answer, topology) for r, answer in settled),
-                                        return_exceptions=True)
+        replying = [i for i, (r, _) in enumerate(settled) if r.chat_id is not None]
+        replies = asyncio.ensure_future(self._replies.publish([reply(*settled[i]) for i in replying]))
+        outcomes: list[BaseException | None] = list(await asyncio.gather(
+            *(self._dead_letter(r, answer, topology) for r, answer in settled), return_exceptions=True))
+        try:
+            await replies
+        except Exception as exc:  # none of them is known to be confirmed
+            for i in replying:
+                outcomes[i] = outcomes[i] or exc
         failed = [i for i, outcome in enumerate(outcomes) if isinstance(outcome, BaseException)]
         try:
             if not failed:
@@ -233,21 +261,20 @@ class BotConsumer:
             log.exception("batch failed")
             return [Answer({"success": False, "error": "internal error"}, "error")] * len(commands)
 
-    async def _publish(self, received: Received, answer: Answer, topology: Topology) -> None:
+    async def _dead_letter(self, received: Received, answer: Answer, topology: Topology) -> None:
         command = received.command
-        if received.chat_id is not None:
-            await topology.exchange.publish(
-                aio_pika.Message(
-                    body=answer.text.encode("utf-8"),
-                    headers=reply_headers(received.headers),
-                    message_id=reply_message_id(command.dedupe_key if command else None),
-                    content_type="application/json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=self.settings.bot_routing_key,
-            )
         if answer.dead_letter:
             error = answer.body.get("error", "error") if isinstance(answer.body, dict) else "error"
             await topology.dead_letters.publish(dead_letter(received.message, error),
                                                 routing_key=self.settings.rabbitmq_queue)
             log.warning("dead-lettered", command=command.name if command else "invalid", error=error)
+
+
+def reply(received: Received, answer: Answer) -> Reply:
+    command = received.command
+    return Reply(
+        body=answer.text.encode("utf-8"),
+        headers=reply_headers(received.headers),
+        message_id=reply_message_id(command.dedupe_key if command else None),
+        command=command.name if command else "invalid",
+    )

@@ -1,4 +1,5 @@
-"""A lean AMQP 0-9-1 publisher with publisher confirms, for the bot messages.
+"""A lean AMQP 0-9-1 publisher with publisher confirms, for the bot messages
+(the outbox's commands and the consumer's replies).
 
 `BotPublisher` (aio-pika) was measured at ~250 µs of CPU per confirmed message
 (~3,500/s per core): aiormq takes a lock, makes futures and writes the socket
@@ -35,9 +36,9 @@ CONNECT_TIMEOUT = 10.0  # seconds, for the TCP connect and each handshake reply
 CLOSE_TIMEOUT = 2.0
 # Without authentication_failure_close RabbitMQ answers bad credentials by
 # just dropping the socket; without connection.blocked it never says why it stalls.
-CLIENT_PROPERTIES = {"product": "datemaker", "connection_name": "datemaker-outbox", "capabilities": {
+CAPABILITIES = {
     "publisher_confirms": True, "basic.nack": True, "connection.blocked": True, "authentication_failure_close": True,
-}}
+}
 
 _FRAME_HEAD = struct.Struct(">BHI")  # type, channel, payload size
 _CONTENT_HEAD = struct.Struct(">BHIHHQH")  # frame head, class, weight, body size, property flags
@@ -45,6 +46,7 @@ _ACK_METHOD = b"\x00\x3c\x00\x50"  # Basic.Ack: class 60, method 80
 _ACK_ARGS = struct.Struct(">QB")  # delivery tag, bits (multiple)
 # headers, delivery_mode, priority, message_id: as aio-pika sets them (priority 0 too)
 _PROPERTY_FLAGS = 0x2000 | 0x1000 | 0x0800 | 0x0080
+_CONTENT_TYPE_FLAG = 0x8000  # first of the properties, when a message has one
 
 
 class PublishFailed(Exception):
@@ -60,11 +62,14 @@ class PublishFailed(Exception):
 def content_header(message: Any, body_size: int) -> bytes:
     """The ContentHeader frame aio-pika sends for BotPublisher's properties,
     packed here: pamqp's generic Properties.marshal costs ~20 µs a message."""
+    content_type = getattr(message, "content_type", None)
+    kind = encode.short_string(content_type) if content_type else b""
     table = encode.field_table(message.headers or {})  # sorted keys, as aio-pika sends them
     message_id = encode.short_string(message.message_id)
-    size = 14 + len(table) + 2 + len(message_id)
-    head = _CONTENT_HEAD.pack(2, CHANNEL, size, spec.Basic.frame_id, 0, body_size, _PROPERTY_FLAGS)
-    return b"".join((head, table, b"\x02\x00", message_id, b"\xce"))  # delivery_mode 2, priority 0
+    size = 14 + len(kind) + len(table) + 2 + len(message_id)
+    flags = _PROPERTY_FLAGS | (_CONTENT_TYPE_FLAG if kind else 0)
+    head = _CONTENT_HEAD.pack(2, CHANNEL, size, spec.Basic.frame_id, 0, body_size, flags)
+    return b"".join((head, kind, table, b"\x02\x00", message_id, b"\xce"))  # delivery_mode 2, priority 0
 
 
 class _Connection(asyncio.Protocol):
@@ -215,8 +220,12 @@ class ConfirmedPublisher:
     """Publishes datemaker's own commands to the bot, with publisher confirms."""
 
     def __init__(self, settings: Settings, *, window: int = 5000,
-                 on_published: Callable[[str], None] | None = None, confirm_timeout: float = 30.0) -> None:
+                 on_published: Callable[[str], None] | None = None, confirm_timeout: float = 30.0,
+                 connection_name: str = "datemaker-outbox", log_batches: bool = True) -> None:
         self.settings = settings
+        self.client_properties = {"product": "datemaker", "connection_name": connection_name,
+                                  "capabilities": CAPABILITIES}
+        self.log_batches = log_batches
         # Exchange and routing key never change: one Basic.Publish frame serves all.
         publish = spec.Basic.Publish(exchange=settings.rabbitmq_exchange, routing_key=settings.bot_routing_key)
         self._publish_frame = amqp_frame.marshal(publish, CHANNEL)
@@ -241,7 +250,7 @@ class ConfirmedPublisher:
             if "PLAIN" not in (await conn.rpc(None, spec.Connection.Start)).mechanisms.split():
                 raise PublishFailed("RabbitMQ does not offer PLAIN authentication")
             credentials = f"\0{s.rabbitmq_username}\0{s.rabbitmq_password.get_secret_value()}"
-            start_ok = spec.Connection.StartOk(client_properties=CLIENT_PROPERTIES, response=credentials)
+            start_ok = spec.Connection.StartOk(client_properties=self.client_properties, response=credentials)
             tune = await conn.rpc(start_ok, spec.Connection.Tune, channel=0)
             conn.frame_max = tune.frame_max or conn.frame_max  # 0: the server sets no limit
             conn.write(amqp_frame.marshal(spec.Connection.TuneOk(tune.channel_max, conn.frame_max, tune.heartbeat), 0))
@@ -276,8 +285,9 @@ class ConfirmedPublisher:
             if debug:
                 log.debug("published one", event_id=m.event_id, user_id=m.user_id, command=m.command,
                           round=m.round_no, message_id=m.message_id)
-        log.info("published", count=len(messages), first_message_id=messages[0].message_id,
-                 last_message_id=messages[-1].message_id)
+        if self.log_batches:
+            log.info("published", count=len(messages), first_message_id=messages[0].message_id,
+                     last_message_id=messages[-1].message_id)
 
     async def _publish(self, conn: _Connection, messages: Sequence[Any]) -> None:
         chunk, body_max = min(CHUNK, self.window), conn.frame_max - 8

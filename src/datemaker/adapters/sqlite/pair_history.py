@@ -72,7 +72,7 @@ def write_pair_history(c: Any, dates: Sequence[DatesHeld], reactions: Sequence[R
         )
 
 
-def pair_history(c: Any, user_ids: Sequence[int], remeet_events: int) -> list[PairFact]:
+def select_pair_history(c: Any, user_ids: Sequence[int], remeet_events: int) -> list[PairFact]:
     ids = json.dumps(sorted({int(uid) for uid in user_ids}))
     sql = (
         "WITH ids AS (SELECT value AS id FROM json_each(:ids))"

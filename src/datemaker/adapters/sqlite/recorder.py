@@ -15,8 +15,13 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
 from datemaker.adapters.store_errors import translating
-from datemaker.adapters.sqlite.pair_history import PAIR_HISTORY_TABLES, fill_pair_history, pair_history, write_pair_history
-from datemaker.app.ports import DatesHeld, Deadline, Handled, PairFact, PlatformWrite, ReactionGiven
+from datemaker.adapters.sqlite.pair_history import (
+    PAIR_HISTORY_TABLES,
+    fill_pair_history,
+    select_pair_history,
+    write_pair_history,
+)
+from datemaker.app.ports import BlockedRegistrants, DatesHeld, Deadline, Handled, PairFact, PlatformWrite, ReactionGiven, Registering
 
 
 @translating(sqlite3.OperationalError, sqlite3.InterfaceError)
@@ -33,6 +38,7 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
             "CREATE TABLE IF NOT EXISTS outbox_position (name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS event_summary (wire_id INTEGER PRIMARY KEY, state INTEGER NOT NULL,"
             " active_dates INTEGER NOT NULL DEFAULT 0)",
+            "CREATE TABLE IF NOT EXISTS user_blocks (user_id INTEGER PRIMARY KEY, blocked_until TEXT, reason TEXT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, username TEXT NOT NULL,"
             " password_hash TEXT, bio TEXT, birthday TEXT, sex TEXT, name TEXT, city TEXT,"
             " rating REAL DEFAULT 0.0, manual_score INTEGER DEFAULT 2)",
@@ -57,12 +63,29 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
                     "INSERT OR REPLACE INTO deadlines (wire_id, due_at, action, leased_until) VALUES (?, ?, ?, NULL)",
                     (d.wire_id, _utc_text(d.due_at), d.action),
                 )
+        for b in kwargs.get("blocks") or ():
+            if b.blocked:
+                c.execute("INSERT OR REPLACE INTO user_blocks (user_id, blocked_until, reason) VALUES (?, ?, ?)",
+                          (b.user_id, _utc_text(b.until) if b.until else None, b.reason))
+            else:
+                c.execute("DELETE FROM user_blocks WHERE user_id = ?", (b.user_id,))
+        registering: Registering | None = kwargs.get("registering")
+        if registering is not None and registering.user_ids:  # after this save's first write: the lock is held
+            ids = list(registering.user_ids)
+            c.execute(
+                f"SELECT user_id FROM user_blocks WHERE user_id IN ({','.join('?' * len(ids))})"
+                " AND (blocked_until IS NULL OR blocked_until > ?)",
+                [*ids, _utc_text(registering.at)],
+            )
+            found = frozenset(int(row[0]) for row in c.fetchall())
+            if found:
+                raise BlockedRegistrants(found)
         write_pair_history(c, kwargs.get("dates_held") or (), kwargs.get("reactions") or ())
         return super()._insert_events(c, stored_events, **kwargs)
 
     def pair_history(self, user_ids: Sequence[int], remeet_events: int) -> list[PairFact]:
         with self.datastore.transaction(commit=False) as c:
-            return pair_history(c, user_ids, remeet_events)
+            return select_pair_history(c, user_ids, remeet_events)
 
     def record_pair_history(self, dates: Sequence[DatesHeld], reactions: Sequence[ReactionGiven]) -> None:
         with self.datastore.transaction(commit=True) as c:
