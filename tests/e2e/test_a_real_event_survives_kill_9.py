@@ -58,7 +58,8 @@ class Bot(TestBot):
         return order
 
 
-def scenario(settings, app, kill_at: list[float] = (), instances: int = 1, restart: bool = True):
+def scenario(settings, app, kill_at: list[float] = (), instances: int = 1, restart: bool = True, **service):
+    """The event run by the service(s); `service`: more of live_event's options."""
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=9)
     wire_id = app.schedule_event(start=start, timezone="Europe/Moscow", timings=TIMINGS, users_limit=4)
     for uid in PEOPLE:
@@ -72,7 +73,7 @@ def scenario(settings, app, kill_at: list[float] = (), instances: int = 1, resta
         try:
             killed.extend(await service_process.live_event(
                 settings, start, finished=lambda: app.get_event(wire_id).state is EventState.FINISHED,
-                finish_by=finish_by, kill_at=kill_at, instances=instances, restart=restart,
+                finish_by=finish_by, kill_at=kill_at, instances=instances, restart=restart, **service,
             ))
             return bot
         finally:
@@ -109,6 +110,23 @@ def check_the_outcome(app, wire_id, bot):
         assert bodies.setdefault(message_id, (command, user, data)) == (command, user, data)
 
 
+def lateness(app, wire_id) -> dict[str, float]:
+    """Seconds each round's start and end was recorded after its time."""
+    event = app.get_event(wire_id)
+    scheduled = {}
+    for n in range(1, event.planned.rounds_count + 1):
+        scheduled[f"RoundStarted {n}"] = TIMINGS.round_starts_at(event.start, n)
+        scheduled[f"RoundEnded {n}"] = TIMINGS.round_ends_at(event.start, n)
+    recorded = {}
+    for e in app.history(wire_id):
+        kind = type(e).__name__
+        if kind == "Started":  # the event's start begins round 1
+            recorded["RoundStarted 1"] = e.at
+        elif kind in ("RoundStarted", "RoundEnded"):
+            recorded[f"{kind} {e.round_no}"] = e.at
+    return {step: round((recorded[step] - at).total_seconds(), 2) for step, at in scheduled.items()}
+
+
 def test_a_real_event_runs_itself_end_to_end(env):
     settings, app, _ = env
     wire_id, bot, _ = scenario(settings, app)
@@ -134,3 +152,15 @@ def test_two_instances_one_killed_mid_event(env):
     settings, app, _ = env
     wire_id, bot, _ = scenario(settings, app, kill_at=[1.5], instances=2, restart=False)
     check_the_outcome(app, wire_id, bot)
+
+
+def test_a_service_restarted_after_kill_9_fires_at_once_what_its_dead_predecessor_had_leased(env):
+    """With the default 30 s leases: killed half a second before round 1 ends,
+    when the clock (a second ahead) has leased that deadline; the service
+    started again fires it as soon as it runs, not when the lease runs out."""
+    settings, app, _ = env
+    wire_id, bot, killed = scenario(settings, app, kill_at=[2.5], lease_seconds=30.0)
+    assert killed == [2.5]
+    check_the_outcome(app, wire_id, bot)
+    late = lateness(app, wire_id)
+    assert late["RoundEnded 1"] < 5.0, late  # the time to start a service, not the lease's 30 s

@@ -178,6 +178,21 @@ def test_a_taker_that_dies_before_saving_leaves_the_rows_to_the_next_one(platfor
     assert kinds(app, wire_id).count("MarkedReady") == 1
 
 
+def test_rows_a_crashed_instance_had_leased_are_taken_by_another_at_once(platform, postgres_settings):
+    settings, app = platform.settings, platform.app
+    wire_id = platform.event_until(T.rules_at(START))
+    press_ready(settings, 2, wire_id)
+    dying = DatingEvents(env=persistence_env(postgres_settings), clock=platform.clock)
+    now = platform.clock()
+    try:
+        assert len(dying.store.claim_platform_writes(now, now + timedelta(seconds=30), 10)) == 1
+        assert platform.writes.take() == 0  # it lives: its lease holds
+    finally:
+        dying.close()  # gone before it applied the row
+    assert platform.writes.take() == 1  # at once: no time passed on the clock
+    assert kinds(app, wire_id).count("MarkedReady") == 1
+
+
 def test_two_instances_take_every_press_exactly_once(platform, postgres_settings):
     settings, app = platform.settings, platform.app
     wire_id = platform.event_until(T.round_starts_at(START, 1) + timedelta(seconds=30), ready_check=False)

@@ -43,23 +43,35 @@ async def live_event(
     instances: int = 1,
     restart: bool = True,
     first: Callable[[], Awaitable[None]] | None = None,
+    lease_seconds: float = 1.0,
+    also_at: Sequence[tuple[float, Callable[[], None]]] = (),
+    **extra_env: str,
 ) -> list[float]:
-    """Run `instances` services (1 s leases) until `finished()` or `finish_by`:
-    after `first()` (e.g. the bot registering), kill the first one (-9) at each
-    offset in seconds from `start`, starting it again unless told not to.
-    Returns the offsets it was killed at."""
-    services = [serve(settings, DATEMAKER_CLOCK_LEASE_SECONDS="1") for _ in range(instances)]
+    """Run `instances` services (`lease_seconds` leases, `extra_env`) until
+    `finished()` or `finish_by`: after `first()` (e.g. the bot registering),
+    kill the first one (-9) at each offset in seconds from `start`, starting
+    it again unless told not to, and do each of `also_at` (offset, action) at
+    its offset. Returns the offsets it was killed at."""
+
+    def started() -> subprocess.Popen:
+        return serve(settings, DATEMAKER_CLOCK_LEASE_SECONDS=str(lease_seconds), **extra_env)
+
+    services = [started() for _ in range(instances)]
     killed = []
+    plan = sorted([*((offset, None) for offset in kill_at), *also_at], key=lambda step: step[0])
     try:
         if first is not None:
             await first()
-        for offset in kill_at:
+        for offset, action in plan:
             await asyncio.sleep(max(0.0, (start + timedelta(seconds=offset) - datetime.now(UTC)).total_seconds()))
+            if action is not None:
+                action()
+                continue
             services[0].send_signal(signal.SIGKILL)
             services[0].wait(10)
             killed.append(offset)
             if restart:
-                services[0] = serve(settings, DATEMAKER_CLOCK_LEASE_SECONDS="1")
+                services[0] = started()
         while datetime.now(UTC) < finish_by and not finished():
             await asyncio.sleep(0.2)
         await asyncio.sleep(1.5)  # the last messages on their way

@@ -16,6 +16,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresFactory
 from psycopg.sql import SQL, Identifier
 
+from datemaker.adapters.postgres.lease_holder import LIVE_HOLDERS, LeaseHolder
 from datemaker.adapters.postgres.pair_history import select_pair_history, write_pair_history
 from datemaker.adapters.postgres.tls import ENV_NAMES
 from datemaker.adapters.store_errors import translating
@@ -39,6 +40,8 @@ def seed_users_sql(table: str, on_conflict: str) -> str:
 
 @translating(psycopg.OperationalError, psycopg.InterfaceError)
 class PostgresRecorder(PostgresApplicationRecorder):
+    lease_holder: LeaseHolder | None = None  # given by PostgresStore: who this process is on a lease
+
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         handled: Sequence[Handled] = kwargs.get("handled") or ()
         if handled:
@@ -134,19 +137,25 @@ class PostgresRecorder(PostgresApplicationRecorder):
             write_pair_history(curs, Identifier(self.datastore.schema), dates, reactions)
 
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Deadline]:
-        """Lease up to `limit` due deadlines that no live lease holds."""
+        """Lease up to `limit` due deadlines that no live lease holds: a lease
+        is live until its time runs out or its holder dies (lease_holder.py)."""
+        holder = self._holder()
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
                 SQL(
-                    "UPDATE {schema}.deadlines SET leased_until = %(lease_until)s"
+                    "UPDATE {schema}.deadlines SET leased_until = %(lease_until)s, leased_by = %(holder)s"
                     " WHERE wire_id IN (SELECT wire_id FROM {schema}.deadlines"
-                    "   WHERE due_at <= %(now)s AND (leased_until IS NULL OR leased_until <= %(now)s)"
+                    "   WHERE due_at <= %(now)s AND (leased_until IS NULL OR leased_until <= %(now)s"
+                    "     OR leased_by NOT IN (" + LIVE_HOLDERS + "))"
                     "   ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
                     " RETURNING wire_id, due_at, action"
                 ).format(schema=Identifier(self.datastore.schema)),
-                {"now": now, "lease_until": lease_until, "limit": limit},
+                {"now": now, "lease_until": lease_until, "limit": limit, "holder": holder},
             )
             return sorted((Deadline(**row) for row in curs.fetchall()), key=lambda d: d.due_at)
+
+    def _holder(self) -> int | None:
+        return self.lease_holder.number() if self.lease_holder is not None else None
 
     def select_events_after(self, known: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
         """What was stored after the given versions of several aggregates, in
@@ -258,14 +267,15 @@ class PostgresRecorder(PostgresApplicationRecorder):
             )
 
     def claim_platform_writes(self, now: datetime, lease_until: datetime, limit: int) -> list[PlatformWrite]:
+        holder = self._holder()
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
-                "UPDATE datemaker.platform_inbox SET leased_until = %(lease_until)s"
+                "UPDATE datemaker.platform_inbox SET leased_until = %(lease_until)s, leased_by = %(holder)s"
                 " WHERE id IN (SELECT id FROM datemaker.platform_inbox"
-                "   WHERE leased_until IS NULL OR leased_until <= %(now)s"
+                "   WHERE leased_until IS NULL OR leased_until <= %(now)s OR leased_by NOT IN (" + LIVE_HOLDERS + ")"
                 "   ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
                 " RETURNING id, kind, event_id, user_id, partner_id, start_dttm, users_limit, written_at",
-                {"now": now, "lease_until": lease_until, "limit": limit},
+                {"now": now, "lease_until": lease_until, "limit": limit, "holder": holder},
             )
             rows = curs.fetchall()
         return sorted((PlatformWrite(r["id"], r["kind"], r["event_id"], r["user_id"], r["partner_id"], r["start_dttm"],
@@ -330,6 +340,17 @@ class PostgresStore(PostgresFactory):
         for name, env_name in ENV_NAMES.items():
             if value := self.env.get(env_name):
                 self.datastore.pool.kwargs[name] = value  # type: ignore[index]
+        # Connects only when a lease is first taken (the followers and the CLI never do).
+        self.lease_holder = LeaseHolder(self.datastore.pool.kwargs)
+
+    def application_recorder(self) -> Any:
+        recorder = super().application_recorder()
+        recorder.lease_holder = self.lease_holder
+        return recorder
+
+    def close(self) -> None:
+        self.lease_holder.close()
+        super().close()
 
 
 def _settle_platform_writes(curs: Any, taken: Sequence[tuple[PlatformWrite, str | None]]) -> None:

@@ -46,6 +46,13 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
             *fill_pair_history(self.events_table_name),
         ]
 
+    def _create_table(self, c: Any) -> None:
+        super()._create_table(c)
+        # One process uses the embedded store: the leases found when it opens
+        # were taken by a predecessor that is gone (a crash), and are void;
+        # waiting for them to run out would hold up what is due.
+        c.execute("UPDATE deadlines SET leased_until = NULL WHERE leased_until IS NOT NULL")
+
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         handled: Sequence[Handled] = kwargs.get("handled") or ()
         if handled:
