@@ -1,10 +1,12 @@
 """A PostgreSQL restart is routine maintenance: while the database does not
 answer, the round clock waits and tries again; once it is back, the due
-deadline fires, once, and the clock is still running."""
+deadline fires, once, and the clock is still running. The store's
+connections come back as soon as the database does, however long it was away."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,6 +15,7 @@ from datemaker.adapters.event_store import persistence_env
 from datemaker.adapters.fake_rooms import FakeRooms
 from datemaker.app.clock.round_clock import RoundClock
 from datemaker.app.dating_events import DatingEvents
+from datemaker.app.ports import StoreUnavailable
 from datemaker.domain.lifecycle import EventState
 from datemaker.domain.timings import Timings
 
@@ -69,4 +72,29 @@ def test_the_clock_waits_out_the_outage_and_fires_the_deadline_once(postgres_set
     finally:
         app.close()
         direct.close()
+        proxy.close()
+
+
+def test_the_store_answers_again_within_seconds_of_the_databases_return_after_ten_seconds_away(postgres_settings):
+    proxy = CuttableProxy(postgres_settings.postgres_port)
+    app = DatingEvents(env=persistence_env(pg_settings(postgres_settings.postgres_db, POSTGRES_PORT=proxy.port)))
+    try:
+        app.store.next_due_at()
+        proxy.cut()
+        away = time.monotonic()
+        while time.monotonic() - away < 10.0:  # asked all along, as the service does
+            with pytest.raises(StoreUnavailable):
+                app.store.next_due_at()
+        proxy.restore()
+        back = time.monotonic()
+        while True:
+            try:
+                app.store.next_due_at()
+                break
+            except StoreUnavailable:
+                assert time.monotonic() - back < WAIT
+        took = time.monotonic() - back
+        assert took < 2.0, f"{took:.1f} s"  # not whenever the pool's backoff next wakes up
+    finally:
+        app.close()
         proxy.close()

@@ -38,6 +38,9 @@ def seed_users_sql(table: str, on_conflict: str) -> str:
             f" VALUES ({', '.join(['%s'] * 7)}) {on_conflict}")
 
 
+POOL_RECONNECT_SECONDS = 2.0
+
+
 @translating(psycopg.OperationalError, psycopg.InterfaceError)
 class PostgresRecorder(PostgresApplicationRecorder):
     lease_holder: LeaseHolder | None = None  # given by PostgresStore: who this process is on a lease
@@ -340,6 +343,12 @@ class PostgresStore(PostgresFactory):
         for name, env_name in ENV_NAMES.items():
             if value := self.env.get(env_name):
                 self.datastore.pool.kwargs[name] = value  # type: ignore[index]
+        # A connection lost while the database is away is made again by the
+        # pool with a backoff (1 s, doubling) kept up for 5 minutes, and
+        # requests wait for it: after a 10 s outage the next attempt could be
+        # 8 s after the database is back. Given up on sooner, the next request
+        # starts a fresh attempt at once.
+        self.datastore.pool.reconnect_timeout = POOL_RECONNECT_SECONDS
         # Connects only when a lease is first taken (the followers and the CLI never do).
         self.lease_holder = LeaseHolder(self.datastore.pool.kwargs)
 
