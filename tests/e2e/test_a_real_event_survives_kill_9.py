@@ -58,13 +58,15 @@ class Bot(TestBot):
         return order
 
 
-def scenario(settings, app, kill_at: list[float] = (), instances: int = 1, restart: bool = True, **service):
-    """The event run by the service(s); `service`: more of live_event's options."""
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=9)
-    wire_id = app.schedule_event(start=start, timezone="Europe/Moscow", timings=TIMINGS, users_limit=4)
+def scenario(settings, app, kill_at: list[float] = (), instances: int = 1, restart: bool = True,
+             timings: Timings = TIMINGS, lead: float = 9.0, **service):
+    """The event run by the service(s), starting `lead` seconds from now
+    (the services start meanwhile); `service`: more of live_event's options."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lead)
+    wire_id = app.schedule_event(start=start, timezone="Europe/Moscow", timings=timings, users_limit=4)
     for uid in PEOPLE:
         app.register(wire_id, uid, app.profiles([uid])[uid])
-    finish_by = TIMINGS.ratings_lock_at(start, 2) + timedelta(seconds=15)
+    finish_by = timings.ratings_lock_at(start, 2) + timedelta(seconds=15)
     killed = []
 
     async def main() -> Bot:
@@ -115,8 +117,8 @@ def lateness(app, wire_id) -> dict[str, float]:
     event = app.get_event(wire_id)
     scheduled = {}
     for n in range(1, event.planned.rounds_count + 1):
-        scheduled[f"RoundStarted {n}"] = TIMINGS.round_starts_at(event.start, n)
-        scheduled[f"RoundEnded {n}"] = TIMINGS.round_ends_at(event.start, n)
+        scheduled[f"RoundStarted {n}"] = event.timings.round_starts_at(event.start, n)
+        scheduled[f"RoundEnded {n}"] = event.timings.round_ends_at(event.start, n)
     recorded = {}
     for e in app.history(wire_id):
         kind = type(e).__name__
@@ -159,7 +161,7 @@ def test_a_service_restarted_after_kill_9_fires_at_once_what_its_dead_predecesso
     when the clock (a second ahead) has leased that deadline; the service
     started again fires it as soon as it runs, not when the lease runs out."""
     settings, app, _ = env
-    wire_id, bot, killed = scenario(settings, app, kill_at=[2.5], lease_seconds=30.0)
+    wire_id, bot, killed = scenario(settings, app, kill_at=[2.5], lease_seconds=30.0, lead=12.0)
     assert killed == [2.5]
     check_the_outcome(app, wire_id, bot)
     late = lateness(app, wire_id)

@@ -8,6 +8,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from datemaker.app.bot_commands import BotCommand, BotCommandHandler
+from datemaker.app.ports import StoreUnavailable
 
 from ..support.bot_harness import START
 
@@ -64,6 +65,31 @@ def test_a_lost_race_redoes_the_batch_on_fresh_state_and_keeps_nothing_unsaved(e
     monkeypatch.setattr(app, "save_logged", real_save)
     assert handler.handle([register(3, wire_id)])[0].body == {"user_registered": True}
     assert app.get_event(wire_id).version == 4
+
+
+@pytest.mark.parametrize("lost", [StoreUnavailable("connection lost during COMMIT"),
+                                  IntegrityError("the library inserted again and met its own rows")],
+                         ids=["connection-lost", "inserted-again"])
+def test_a_batch_whose_commit_went_through_unanswered_is_answered_as_committed_and_done_once(env, monkeypatch, lost):
+    _, app, _ = env
+    wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")
+    handler = BotCommandHandler(app, sleep=lambda _: None)
+    real_save = app.save_logged
+    calls = []
+
+    def commit_then_lose_the_answer(*aggregates, **kwargs):
+        calls.append(len(aggregates))
+        real_save(*aggregates, **kwargs)
+        if len(calls) == 1:
+            raise lost
+
+    monkeypatch.setattr(app, "save_logged", commit_then_lose_the_answer)
+    answers = handler.handle([register(1, wire_id, "a"), register(2, wire_id, "b")])
+    assert [a.body for a in answers] == [{"user_registered": True}] * 2  # not "already registered"
+    assert calls == [1]  # looked for, found, not done again
+    kinds = [type(e).__name__ for e in app.history(wire_id)]
+    assert kinds.count("Registered") == 2
+    assert handler.handle([register(3, wire_id)])[0].body == {"user_registered": True}
 
 
 def test_a_redelivered_command_gets_its_stored_reply_without_a_change(env):

@@ -4,11 +4,16 @@ PROTOCOL.md says, and never loses or double-applies a message."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
 
-from ..support.bot_harness import START, TestBot, run, running_service
+from datemaker.adapters.rabbitmq.consumer import BotConsumer
+from datemaker.app.bot_commands import BotCommandHandler
+from datemaker.app.ports import StoreUnavailable
+
+from ..support.bot_harness import START, WAIT, TestBot, run, running_service
 from ..support.postgres import admin_connection
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
@@ -208,7 +213,7 @@ def test_bad_input_without_a_usable_chat_id_is_dead_lettered_without_a_reply(env
 
 
 @pytest.mark.slow
-def test_when_the_store_keeps_failing_the_batch_is_answered_and_dead_lettered(env, databases):
+def test_when_the_store_keeps_failing_past_the_grace_the_batch_is_answered_and_dead_lettered(env, databases):
     settings, app, _ = env
     wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")
     with admin_connection() as admin:  # the database goes away under the running service
@@ -222,7 +227,7 @@ def test_when_the_store_keeps_failing_the_batch_is_answered_and_dead_lettered(en
             from datemaker.app.bot_commands import BotCommandHandler
 
             handler = BotCommandHandler(app, store_attempts=2, sleep=lambda _: None)
-            consumer = BotConsumer(settings, handler.handle)
+            consumer = BotConsumer(settings, handler.handle, store_outage_grace=1.0)  # then it gives up
             stop = asyncio.Event()
             task = asyncio.create_task(consumer.run(stop))
             await asyncio.wait_for(consumer.ready.wait(), 15)
@@ -232,6 +237,77 @@ def test_when_the_store_keeps_failing_the_batch_is_answered_and_dead_lettered(en
             assert [m.body for m in await bot.dead_letters(expect=1)] == [b"register_event"]
             stop.set()
             await asyncio.wait_for(task, 15)
+        finally:
+            await bot.close()
+
+    run(main)
+
+
+class StoreAway:
+    """The store failing at once (a database restart refuses connections)
+    until the test brings it back; counts the failed tries."""
+
+    def __init__(self, app, monkeypatch) -> None:
+        self.back = threading.Event()
+        self.tries = 0
+        profiles = app.profiles
+
+        def away(user_ids):
+            if not self.back.is_set():
+                self.tries += 1
+                raise StoreUnavailable("connection refused")
+            return profiles(user_ids)
+
+        monkeypatch.setattr(app, "profiles", away)
+
+    async def tried(self, times: int) -> None:
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while self.tries < times:
+            assert asyncio.get_running_loop().time() < deadline, f"tried {self.tries} times"
+            await asyncio.sleep(0.05)
+
+
+def test_a_batch_waits_while_the_store_is_away_and_is_answered_once_it_is_back(env, monkeypatch):
+    settings, app, _ = env
+    wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")
+    store = StoreAway(app, monkeypatch)
+
+    async def scenario(bot: TestBot) -> None:
+        await bot.send("register_event", user_id=1, chat_id=1, message_id=901, event_id=wire_id)
+        await store.tried(12)  # more than a batch's own tries: it used to be given up on after five
+        assert bot.replies.empty()
+        store.back.set()
+        assert (await bot.reply()).body == {"user_registered": True}
+        assert await bot.dead_letters() == []
+
+    with_bot(settings, app, scenario)
+    assert app.get_event(wire_id).registered_user_ids == [1]
+
+
+def test_a_batch_waiting_for_the_store_when_the_service_stops_goes_back_to_the_queue(env, monkeypatch):
+    settings, app, _ = env
+    wire_id = app.schedule_event(start=START, timezone="Europe/Moscow")
+    store = StoreAway(app, monkeypatch)
+
+    async def main() -> None:
+        bot = TestBot(settings)
+        await bot.start()
+        try:
+            consumer = BotConsumer(settings, BotCommandHandler(app).handle)
+            stop = asyncio.Event()
+            task = asyncio.create_task(consumer.run(stop))
+            await asyncio.wait_for(consumer.ready.wait(), WAIT)
+            await bot.send("register_event", user_id=1, chat_id=1, message_id=901, event_id=wire_id)
+            await store.tried(6)
+            stop.set()
+            await asyncio.wait_for(task, WAIT)
+            queue = await bot.channel.get_queue(settings.rabbitmq_queue)
+            deadline = asyncio.get_running_loop().time() + WAIT
+            while (back := await queue.get(fail=False, no_ack=True)) is None:  # handed back, for the next consumer
+                assert asyncio.get_running_loop().time() < deadline, "not back in the queue"
+                await asyncio.sleep(0.05)
+            assert back.body == b"register_event" and back.headers["user_id"] in (b"1", "1")
+            assert bot.replies.empty() and await bot.dead_letters() == []
         finally:
             await bot.close()
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from datemaker.settings import Settings
 
@@ -45,16 +46,20 @@ async def live_event(
     first: Callable[[], Awaitable[None]] | None = None,
     lease_seconds: float = 1.0,
     also_at: Sequence[tuple[float, Callable[[], None]]] = (),
+    log: Path | None = None,
     **extra_env: str,
 ) -> list[float]:
     """Run `instances` services (`lease_seconds` leases, `extra_env`) until
     `finished()` or `finish_by`: after `first()` (e.g. the bot registering),
     kill the first one (-9) at each offset in seconds from `start`, starting
     it again unless told not to, and do each of `also_at` (offset, action) at
-    its offset. Returns the offsets it was killed at."""
+    its offset. The services' logs go to `log` (appended). Returns the
+    offsets it was killed at."""
 
     def started() -> subprocess.Popen:
-        return serve(settings, DATEMAKER_CLOCK_LEASE_SECONDS=str(lease_seconds), **extra_env)
+        # (never a pipe nobody reads: a full one would stop the service)
+        stderr = log.open("ab") if log is not None else subprocess.DEVNULL
+        return serve(settings, stderr=stderr, DATEMAKER_CLOCK_LEASE_SECONDS=str(lease_seconds), **extra_env)
 
     services = [started() for _ in range(instances)]
     killed = []

@@ -19,7 +19,10 @@ def persistence_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_USER": settings.postgres_user,
             "POSTGRES_PASSWORD": settings.postgres_password.get_secret_value(),
             "POSTGRES_SCHEMA": SCHEMA,
-            "POSTGRES_CONNECT_TIMEOUT": "5",
+            # The library's name for how long a request waits for a pooled
+            # connection: while the database is away a request fails within
+            # this and is tried again, and the pool connects at each new try.
+            "POSTGRES_CONNECT_TIMEOUT": "2",
             # always named, so a stray variable of the process's environment never decides
             **{env: tls_options(settings).get(name, "") for name, env in ENV_NAMES.items()},
             # Tables come from the schema steps (`datemaker db init`), checked at start.

@@ -124,6 +124,15 @@ class _Batch:
         return [e for e in self.loaded.values() if e is not None]
 
 
+@dataclass(frozen=True)
+class _Unconfirmed:
+    """A batch whose save failed without telling whether it committed."""
+
+    commands: tuple[BotCommand, ...]
+    answers: list[Answer]
+    last: Any  # the last change the save recorded; None: it recorded none
+
+
 class BotCommandHandler:
     def __init__(
         self,
@@ -141,6 +150,7 @@ class BotCommandHandler:
         # Events as this handler last saved them; one handler serves one
         # consumer, a batch at a time.
         self.warm = LiveEvents(app, WARM_EVENTS)
+        self._unconfirmed: _Unconfirmed | None = None
 
     # --- the batch ------------------------------------------------------------
 
@@ -175,6 +185,9 @@ class BotCommandHandler:
             raise StoreUnavailable(f"event store failed {self.backoff.attempts} times") from None
 
     def _handle_once(self, commands: Sequence[BotCommand], blocked: frozenset[int] = frozenset()) -> list[Answer]:
+        committed = self._committed_before(commands)
+        if committed is not None:
+            return committed
         try:
             return self._apply(commands, blocked)
         except BlockedRegistrants as found:  # the save saw their block: redone, answering them so
@@ -206,9 +219,34 @@ class BotCommandHandler:
         ]
         registering = tuple(sorted({c.user_id for c, a in zip(commands, answers, strict=True)
                                     if c.name == "register_event" and a.outcome == "ok" and not a.duplicate}))
-        self.app.save_logged(*batch.changed(), handled=handled, registering=Registering(now, registering))
+        changed = batch.changed()
+        last = changed[0].pending_events[-1] if changed else None  # (a save takes them out)
+        try:
+            self.app.save_logged(*changed, handled=handled, registering=Registering(now, registering))
+        except (StoreUnavailable, IntegrityError):
+            # The commit may have happened with its answer lost on the way
+            # back (the library then inserts again and meets its own rows).
+            self._unconfirmed = _Unconfirmed(tuple(commands), answers, last)
+            raise
+        self._unconfirmed = None
         self.warm.keep(*batch.all())
         return answers
+
+    def _committed_before(self, commands: Sequence[BotCommand]) -> list[Answer] | None:
+        """The answers of the last attempt at this batch when its save did
+        commit after all (its last recorded change is in the store): done
+        again on the state it made, each command would be refused."""
+        unconfirmed = self._unconfirmed
+        if unconfirmed is None or unconfirmed.commands != tuple(commands) or unconfirmed.last is None:
+            self._unconfirmed = None
+            return None  # nothing recorded: doing it again answers the same
+        last = unconfirmed.last
+        stored = self.app.recorded(last.originator_id, last.originator_version)  # the store may still be away
+        self._unconfirmed = None
+        if stored is None or type(stored) is not type(last) or stored.timestamp != last.timestamp:
+            return None  # not saved, or another writer's change: done again on fresh state
+        log.info("a batch's save had committed", size=len(commands))
+        return unconfirmed.answers
 
     # --- one command ----------------------------------------------------------
 

@@ -64,8 +64,8 @@ def failing_events(clock: RoundClock) -> str | None:
 
 def health_checks(consumer: BotConsumer, stall_seconds: float) -> list[Check]:
     def progress() -> str | None:
-        if not consumer.connected:
-            return None
+        if not consumer.connected or consumer.waiting_for_store:
+            return None  # (an outage: readiness's to report, a restart would not end it)
         stalled = consumer.stalled_seconds()
         if stalled <= stall_seconds:
             return None

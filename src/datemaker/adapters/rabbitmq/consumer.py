@@ -38,6 +38,11 @@ from datemaker.settings import Settings
 
 log = get_logger(__name__)
 
+# A database restart takes seconds: a batch waits that out rather than
+# answer "temporarily unavailable" (which the user would have to retry).
+STORE_OUTAGE_GRACE_SECONDS = 60.0
+STORE_OUTAGE_PAUSE_SECONDS = 0.5  # between tries (each already waits for a connection)
+
 
 @dataclass(frozen=True)
 class Received:
@@ -89,6 +94,7 @@ class BotConsumer:
         on_answer: Callable[[str, str, float], None] | None = None,
         queue_depth_every: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        store_outage_grace: float = STORE_OUTAGE_GRACE_SECONDS,
     ) -> None:
         self.settings = settings
         self._handle = handle
@@ -96,6 +102,9 @@ class BotConsumer:
         self.prefetch = prefetch
         self._on_answer = on_answer or (lambda command, outcome, seconds: None)
         self.queue_depth_every = queue_depth_every
+        self.store_outage_grace = store_outage_grace
+        self.store_outages = 0  # times a batch found the store away
+        self.waiting_for_store = False
         self._inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         self.ready = asyncio.Event()  # set once consuming
         self.queue_depth = 0  # messages waiting in the input queue, as last read
@@ -139,7 +148,11 @@ class BotConsumer:
                 if not batch:
                     continue
                 received = [receive(m) for m in batch]
-                answers = await self._answers([r.command for r in received if r.command is not None])
+                answers = await self._answers([r.command for r in received if r.command is not None], stop)
+                if answers is None:  # stopped while the store was away: all of it back to the queue
+                    for message in batch:
+                        await message.nack(requeue=True)
+                    break
                 if settling is not None:
                     await settling
                 settling = asyncio.create_task(self._settle_batch(received, answers, topology))
@@ -249,17 +262,37 @@ class BotConsumer:
             if not isinstance(outcome, BaseException):
                 self._on_answer(r.command.name if r.command else "invalid", answer.outcome, now - r.arrived)
 
-    async def _answers(self, commands: list[BotCommand]) -> list[Answer]:
+    async def _answers(self, commands: list[BotCommand], stop: asyncio.Event) -> list[Answer] | None:
+        """The batch's answers. While the event store is away (a database
+        restart) the batch waits for it, up to `store_outage_grace` seconds;
+        then it is answered "temporarily unavailable" and dead-lettered.
+        None: the service stopped while it waited."""
         if not commands:
             return []
+        away_since: float | None = None
         try:
-            return await asyncio.to_thread(self._handle, commands)
-        except StoreUnavailable:
-            log.error("event store unavailable: dead-lettering the batch", size=len(commands))
-            return [Answer({"success": False, "error": "temporarily unavailable, try again later"}, "error")] * len(commands)
-        except Exception:
-            log.exception("batch failed")
-            return [Answer({"success": False, "error": "internal error"}, "error")] * len(commands)
+            while True:
+                try:
+                    return await asyncio.to_thread(self._handle, commands)
+                except StoreUnavailable as exc:
+                    away_since = away_since or self._clock()
+                    waited = self._clock() - away_since
+                    if waited >= self.store_outage_grace:
+                        log.error("event store unavailable: dead-lettering the batch", size=len(commands),
+                                  waited_seconds=round(waited, 1))
+                        return [Answer({"success": False, "error": "temporarily unavailable, try again later"},
+                                       "error")] * len(commands)
+                    self.store_outages += 1
+                    self.waiting_for_store = True  # not wedged: readiness reports the store
+                    log.warning("event store unavailable; the batch waits for it", size=len(commands),
+                                waited_seconds=round(waited, 1), error=type(exc.__cause__ or exc).__name__)
+                    if await pause(stop, STORE_OUTAGE_PAUSE_SECONDS):
+                        return None
+                except Exception:
+                    log.exception("batch failed")
+                    return [Answer({"success": False, "error": "internal error"}, "error")] * len(commands)
+        finally:
+            self.waiting_for_store = False
 
     async def _dead_letter(self, received: Received, answer: Answer, topology: Topology) -> None:
         command = received.command

@@ -47,7 +47,7 @@ log = get_logger(__name__)
 
 CATCH_UP_LOOKBACK = timedelta(days=2)  # events that started this long ago may still owe attendance
 PREPARE_SLICE_SECONDS = 0.02
-OUTAGE_BACKOFF = Backoff(base=0.1, cap=2.0)  # while the store does not answer
+OUTAGE_BACKOFF = Backoff(base=0.1, cap=0.5)  # while the store does not answer (each try waits for it too)
 
 
 class RoundClock:
