@@ -22,7 +22,6 @@ from datemaker.domain.timings import Timings
 
 from ..support import service_process
 from ..support.bot_harness import TestBot, run
-from ..support.tcp_proxy import CuttableProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,42 +134,6 @@ async def drop_topology_async(settings) -> None:
 
 def drop_topology(settings):
     return lambda: drop_topology_async(settings)
-
-
-def test_readyz_turns_503_while_the_broker_is_unreachable_and_back_to_200(env, tmp_path):
-    settings, app, _ = env
-    port = free_port()
-    proxy = CuttableProxy(settings.rabbitmq_port)
-    log_path = tmp_path / "serve.log"
-    process = serve(settings, port, rabbitmq_port=proxy.port, log=log_path.open("wb"))
-
-    def service_log() -> str:  # shown when an assertion fails
-        return log_path.read_text(errors="replace")[-3000:]
-
-    try:
-        wait_for(lambda: get(port, "/readyz")[0] == 200)
-        proxy.cut()
-        status, reason = wait_for(lambda: (r := get(port, "/readyz"))[0] == 503 and r)
-        assert "RabbitMQ unreachable" in reason
-        assert process.poll() is None, service_log()
-        assert get(port, "/healthz")[0] == 200, service_log()  # alive all the same
-        proxy.restore()
-        wait_for(lambda: get(port, "/readyz")[0] == 200, 60)
-        wire_id = app.schedule_event(start=datetime.now(UTC) + timedelta(days=3), timezone="UTC")
-
-        async def bot_side() -> None:  # the consumer was restored too
-            bot = TestBot(settings)
-            await bot.start()
-            try:
-                assert (await bot.command("register_event", 1, event_id=wire_id)) == {"user_registered": True}
-            finally:
-                await bot.close()
-
-        run(bot_side)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(15)
-        proxy.close()
 
 
 def test_the_dashboard_queries_only_metrics_that_exist(env):

@@ -7,7 +7,6 @@ does nothing twice, and the event finishes, no later than the outage made it."""
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import socket
 import subprocess
