@@ -17,6 +17,7 @@ from datemaker.adapters.observability.checks import Verdict, run_checks
 from datemaker.adapters.observability.http import HealthServer
 from datemaker.adapters.rabbitmq.consumer import BotConsumer
 from datemaker.app.bot_commands import Answer
+from datemaker.app.ports import StoreUnavailable
 from datemaker.runtime.health_checks import health_checks
 from datemaker.settings import load_settings
 
@@ -83,6 +84,50 @@ def test_a_wedged_consumer_is_reported_unhealthy_and_an_idle_one_is_not():
             assert await asyncio.to_thread(get, health.port, "/healthz") == (200, "ok\n")
         finally:
             release.set()
+            stop.set()
+            await asyncio.wait_for(task, WAIT)
+            await bot.close()
+
+    try:
+        run(scenario)
+    finally:
+        health.stop()
+
+
+def test_a_consumer_waiting_for_the_store_to_come_back_is_not_wedged():
+    """A database restart is readiness's to report: restarting the process
+    would not bring the database back, and the batch it holds is answered
+    once the store is."""
+    settings = broker_settings(load_settings(DATEMAKER_STORE="sqlite"))
+    clock = FakeMonotonic()
+    back = threading.Event()
+
+    def store_away(commands):
+        if not back.is_set():
+            raise StoreUnavailable("connection refused")
+        return [Answer({"success": True}, "ok") for _ in commands]
+
+    consumer = BotConsumer(settings, store_away, clock=clock, store_outage_grace=3600.0)
+    health = HealthServer(CollectorRegistry(), lambda: Verdict(), port=0,
+                          health=lambda: run_checks(health_checks(consumer, STALL_SECONDS)))
+    health.start()
+
+    async def scenario() -> None:
+        bot = TestBot(settings)
+        await bot.start()
+        stop = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop))
+        try:
+            await asyncio.wait_for(consumer.ready.wait(), WAIT)
+            await bot.send("list_events", user_id=1, chat_id=1, message_id=1)
+            await until(lambda: consumer.waiting_for_store)
+            clock.advance(STALL_SECONDS * 2)
+            assert await asyncio.to_thread(get, health.port, "/healthz") == (200, "ok\n")
+            back.set()
+            assert (await bot.reply()).body == {"success": True}
+            await until(lambda: consumer.unsettled == 0 and not consumer.waiting_for_store)
+        finally:
+            back.set()
             stop.set()
             await asyncio.wait_for(task, WAIT)
             await bot.close()
