@@ -274,6 +274,9 @@ def test_the_service_role_is_enough_to_run_and_reads_users_only(postgres_setting
         at = datetime(2026, 12, 5, 16, tzinfo=UTC)
         app.store.record_pair_history([DatesHeld(wire_id, 1, (2,), at)], [ReactionGiven(wire_id, 2, 1, "report", at)])
         assert {f.kind for f in app.store.pair_history([1, 2], 3)} == {"met", "report"}
+        later = datetime(2026, 12, 6, tzinfo=UTC)  # leases naming their holder (its advisory lock, pg_locks)
+        assert [d.wire_id for d in app.claim_due(later, 30.0, 10)] == [wire_id]
+        assert app.store.claim_platform_writes(later, later, 10) == []
         app.close()
         with connect(settings) as conn:
             conn.execute("SELECT count(*) FROM public.users").fetchone()

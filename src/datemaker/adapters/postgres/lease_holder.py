@@ -39,7 +39,8 @@ class LeaseHolder:
     """This process's number on the leases it takes, its lock held while it lives."""
 
     def __init__(self, connection_kwargs: dict[str, Any], rng: random.Random | None = None) -> None:
-        self._kwargs = {k: v for k, v in connection_kwargs.items() if k != "row_factory"}
+        self._kwargs = {"connect_timeout": 5, **{k: v for k, v in connection_kwargs.items() if k != "row_factory"},
+                        "autocommit": True, "application_name": "datemaker-lease-holder"}
         self._rng = rng or random.Random()
         self._lock = threading.Lock()  # the clock and the inbox take leases on threads of their own
         self._conn: psycopg.Connection | None = None
@@ -71,7 +72,7 @@ class LeaseHolder:
 
     def _lock_a_number(self) -> None:
         self._drop()
-        conn = psycopg.connect(**self._kwargs, autocommit=True, connect_timeout=5, application_name="datemaker-lease-holder")
+        conn = psycopg.connect(**self._kwargs)
         try:
             for _ in range(10):
                 number = self._number or self._rng.randint(1, 2**31 - 1)
