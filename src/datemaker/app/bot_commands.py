@@ -241,7 +241,8 @@ class BotCommandHandler:
             self._unconfirmed = None
             return None  # nothing recorded: doing it again answers the same
         last = unconfirmed.last
-        stored = self.app.recorded(last.originator_id, last.originator_version)  # the store may still be away
+        version = last.originator_version  # (the store may still be away: then this raises)
+        stored = next(iter(self.app.events.get(last.originator_id, gt=version - 1, lte=version)), None)
         self._unconfirmed = None
         if stored is None or type(stored) is not type(last) or stored.timestamp != last.timestamp:
             return None  # not saved, or another writer's change: done again on fresh state

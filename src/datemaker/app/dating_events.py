@@ -117,10 +117,6 @@ class DatingEvents(Application[Any]):
         assert isinstance(aggregate, DatingEvent)
         return aggregate
 
-    def recorded(self, originator_id: Any, version: int) -> Any | None:
-        """The stored change of one aggregate at one version, if there is one."""
-        return next(iter(self.events.get(originator_id, gt=version - 1, lte=version)), None)
-
     def brought_up_to_date(self, events: Sequence[DatingEvent]) -> None:
         """Apply to these in-memory events whatever other writers saved since
         they were loaded (one query for all of them)."""
@@ -362,9 +358,7 @@ class DatingEvents(Application[Any]):
         return found
 
     def ping(self) -> None:
-        """Raises when the event store does not answer (within the wait for a
-        connection: the library's own reads try ten times, which would hold
-        /readyz up for most of a minute while the database is away)."""
+        """Raises when the event store does not answer (once: not the library's ten tries)."""
         self.store.next_due_at()
 
     def claim_due(self, now: datetime, lease_seconds: float, limit: int) -> list[Deadline]:

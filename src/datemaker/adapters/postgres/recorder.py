@@ -142,7 +142,7 @@ class PostgresRecorder(PostgresApplicationRecorder):
     def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Deadline]:
         """Lease up to `limit` due deadlines that no live lease holds: a lease
         is live until its time runs out or its holder dies (lease_holder.py)."""
-        holder = self._holder()
+        holder = self.lease_holder.number() if self.lease_holder is not None else None
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
                 SQL(
@@ -156,9 +156,6 @@ class PostgresRecorder(PostgresApplicationRecorder):
                 {"now": now, "lease_until": lease_until, "limit": limit, "holder": holder},
             )
             return sorted((Deadline(**row) for row in curs.fetchall()), key=lambda d: d.due_at)
-
-    def _holder(self) -> int | None:
-        return self.lease_holder.number() if self.lease_holder is not None else None
 
     def select_events_after(self, known: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
         """What was stored after the given versions of several aggregates, in
@@ -270,7 +267,7 @@ class PostgresRecorder(PostgresApplicationRecorder):
             )
 
     def claim_platform_writes(self, now: datetime, lease_until: datetime, limit: int) -> list[PlatformWrite]:
-        holder = self._holder()
+        holder = self.lease_holder.number() if self.lease_holder is not None else None
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
                 "UPDATE datemaker.platform_inbox SET leased_until = %(lease_until)s, leased_by = %(holder)s"
@@ -343,11 +340,9 @@ class PostgresStore(PostgresFactory):
         for name, env_name in ENV_NAMES.items():
             if value := self.env.get(env_name):
                 self.datastore.pool.kwargs[name] = value  # type: ignore[index]
-        # A connection lost while the database is away is made again by the
-        # pool with a backoff (1 s, doubling) kept up for 5 minutes, and
-        # requests wait for it: after a 10 s outage the next attempt could be
-        # 8 s after the database is back. Given up on sooner, the next request
-        # starts a fresh attempt at once.
+        # The pool makes a lost connection again with a backoff (1 s, doubling) for 5 minutes,
+        # and requests wait for it: 8 s more after a 10 s outage. Given up on sooner, the
+        # next request starts a fresh attempt at once.
         self.datastore.pool.reconnect_timeout = POOL_RECONNECT_SECONDS
         # Connects only when a lease is first taken (the followers and the CLI never do).
         self.lease_holder = LeaseHolder(self.datastore.pool.kwargs)
