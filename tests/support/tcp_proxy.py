@@ -45,7 +45,14 @@ class CuttableProxy:
         except OSError:
             pass
         finally:
+            # Shut down before closing: a socket closed while the other pump
+            # is blocked reading it sends no FIN, and the peer (a database
+            # session, say) would live on through the "cut".
             for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
                 try:
                     s.close()
                 except OSError:

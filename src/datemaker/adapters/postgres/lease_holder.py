@@ -25,7 +25,7 @@ import psycopg
 # The first key of the two-key advisory locks that stand for lease holders
 # (the second is the holder's number); other advisory locks use one key.
 NAMESPACE = 0x6C656173  # "leas"
-RECHECK_SECONDS = 2.0  # how often the lock's session is checked to be alive
+RECHECK_SECONDS = 2.0  # how often the lock's session is checked, or connected again after a failure
 
 # The holders alive now, in this database, for the claims' queries.
 LIVE_HOLDERS = (
@@ -52,8 +52,9 @@ class LeaseHolder:
         cannot be held (the lease then runs out by time alone)."""
         with self._lock:
             now = time.monotonic()
-            if self._conn is not None and not self._conn.closed and now - self._checked_at < RECHECK_SECONDS:
-                return self._number
+            if now - self._checked_at < RECHECK_SECONDS:  # (the claims come ten times a second)
+                return self._number if self._conn is not None and not self._conn.closed else None
+            self._checked_at = now
             try:
                 if self._conn is None or self._conn.closed or self._conn.broken:
                     self._lock_a_number()
@@ -62,7 +63,6 @@ class LeaseHolder:
             except psycopg.Error:
                 self._drop()
                 return None
-            self._checked_at = now
             return self._number
 
     def close(self) -> None:
