@@ -136,3 +136,39 @@ def test_a_consumer_waiting_for_the_store_to_come_back_is_not_wedged():
         run(scenario)
     finally:
         health.stop()
+
+
+def test_the_queue_depth_is_read_afresh_each_time():
+    """The depth the wedge check and the gauge use follows the queue: it was
+    once read a single time and kept (the library returned its cached queue)."""
+    settings = broker_settings(load_settings(DATEMAKER_STORE="sqlite"))
+    release = threading.Event()
+
+    def stuck_handler(commands):
+        release.wait(WAIT)
+        return [Answer({"success": True}, "ok") for _ in commands]
+
+    consumer = BotConsumer(settings, stuck_handler, prefetch=1, batch_size=1, queue_depth_every=0.05)
+
+    async def scenario() -> None:
+        bot = TestBot(settings)
+        await bot.start()
+        stop = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop))
+        try:
+            await asyncio.wait_for(consumer.ready.wait(), WAIT)
+            await asyncio.sleep(0.2)  # the first readings: an empty queue
+            for n in range(5):
+                await bot.send("list_events", user_id=1, chat_id=1, message_id=n)
+            await until(lambda: consumer.queue_depth >= 3)
+            release.set()
+            for _ in range(5):
+                await bot.reply()
+            await until(lambda: consumer.queue_depth == 0)
+        finally:
+            release.set()
+            stop.set()
+            await asyncio.wait_for(task, WAIT)
+            await bot.close()
+
+    run(scenario)

@@ -189,7 +189,8 @@ class BotConsumer:
         channel = await connection.channel()
         while not stop.is_set():
             try:
-                declared = await channel.declare_queue(self.settings.rabbitmq_queue, passive=True)
+                # Not kept by the library (robust=False): a kept passive queue is never asked again.
+                declared = await channel.declare_queue(self.settings.rabbitmq_queue, passive=True, robust=False)
                 self.queue_depth = int(declared.declaration_result.message_count or 0)
             except Exception as exc:  # reconnecting: try again next time
                 log.debug("queue depth unavailable", error=repr(exc))
