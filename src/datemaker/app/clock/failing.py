@@ -63,3 +63,12 @@ class FailingEvents:
             log.warning("the failure could not be recorded", event_id=wire_id, error=type(exc).__name__)
         except Exception as exc:  # not even loadable: the retry is all there is
             log.error("the failing event could not be loaded", event_id=wire_id, error=type(exc).__name__)
+
+
+def pass_failed(exc: Exception, attempt: int) -> None:
+    """One pass of the clock raised: it waits a little and takes up where it was."""
+    if isinstance(exc, StoreUnavailable):
+        log.warning("event store unavailable; the clock tries again", attempt=attempt,
+                    error=type(exc.__cause__ or exc).__name__)
+    else:
+        log.error("a pass of the clock failed; it tries again", attempt=attempt, error=repr(exc), exc_info=exc)

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from eventsourcing.persistence import IntegrityError
 
-from datemaker.app.clock.failing import FailingEvents
+from datemaker.app.clock.failing import FailingEvents, pass_failed
 from datemaker.app.clock.plans_ahead import PlansAhead
 from datemaker.app.clock.room_jobs import Job, Lanes, RoomJobs, ThreadLanes, Work, end_round_calls, make_rooms_now
 from datemaker.app.clock.save_pipeline import SavePipeline, Stepped
@@ -83,7 +83,7 @@ class RoundClock:
         self._on_fired = on_fired or (lambda action, skew: None)
         self.ready = asyncio.Event()
         self.alive_at = 0.0  # monotonic time of the last pass, for readiness
-        self.outages = 0  # passes the store did not answer
+        self.outages, self.pass_failures = 0, 0  # passes the store did not answer; passes that raised
         self.failing = FailingEvents(app, self._rng, on_step_failed)
         self.jobs = RoomJobs(app, rooms, clock=self.clock, names=names)
         self.lanes: Lanes | None = None  # None: jobs run inline, at once
@@ -140,12 +140,11 @@ class RoundClock:
                     continue
                 if self._prepare_some(PREPARE_SLICE_SECONDS):
                     continue
-            except StoreUnavailable as exc:
-                # A database restart is routine: wait, and take up where we were.
+            except Exception as exc:  # a database restart is routine, a bug in one pass no reason to stop
                 failures += 1
-                self.outages += 1
-                log.warning("event store unavailable; the clock tries again", attempt=failures,
-                            error=type(exc.__cause__ or exc).__name__)
+                self.outages += isinstance(exc, StoreUnavailable)
+                self.pass_failures += not isinstance(exc, StoreUnavailable)
+                pass_failed(exc, failures)
                 halt.wait(max(0.05, OUTAGE_BACKOFF.delay(min(failures, 6), self._rng)))
                 continue
             halt.wait(min(self._seconds_to_next(), max(next_claim - time.monotonic(), 0.0)))
