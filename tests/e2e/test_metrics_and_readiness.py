@@ -9,8 +9,6 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from datemaker.domain.timings import Timings
 
 from ..support import service_process
 from ..support.bot_harness import TestBot, run
+from ..support.http_probe import get
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,16 +37,6 @@ def serve(settings, metrics_port: int, rabbitmq_port: int | None = None, log=sub
         settings, stderr=log, RABBITMQ_PORT=str(rabbitmq_port or settings.rabbitmq_port),
         DATEMAKER_METRICS_HOST="127.0.0.1", DATEMAKER_METRICS_PORT=str(metrics_port),
     )
-
-
-def get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-    except OSError:
-        return 0, ""
 
 
 def wait_for(predicate, seconds: float = 30.0, every: float = 0.2):

@@ -11,8 +11,6 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -24,6 +22,7 @@ from ..support import service_process
 from ..support.bot_harness import WAIT, Reply, TestBot
 from ..support.platform_users import add_users
 from ..support.tcp_proxy import CuttableProxy
+from ..support.http_probe import get
 from .test_a_real_event_survives_kill_9 import TIMINGS, check_the_outcome, lateness, scenario
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
@@ -37,16 +36,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-    except OSError:
-        return 0, ""
 
 
 async def until(what: str, condition, seconds: float = 30.0) -> None:

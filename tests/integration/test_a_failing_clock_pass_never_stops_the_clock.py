@@ -14,17 +14,10 @@ from datemaker.domain.timings import Timings
 
 from ..support.clock import T0
 from ..support.world import profile
+from ..support.waiting import until
 
 START = T0 + timedelta(days=2)
 WAIT = 15.0
-
-
-async def until(condition, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {WAIT:.0f} s: {what}")
-        await asyncio.sleep(0.02)
 
 
 def test_a_pass_that_raises_is_tried_again_and_the_deadline_fires(app, clock):

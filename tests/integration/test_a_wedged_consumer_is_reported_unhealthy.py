@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import urllib.error
-import urllib.request
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -23,25 +21,12 @@ from datemaker.settings import load_settings
 
 from ..support.bot_harness import WAIT, TestBot, broker_settings, run
 from ..support.clock import FakeMonotonic
+from ..support.http_probe import get
+from ..support.waiting import until
 
 pytestmark = pytest.mark.rabbitmq
 
 STALL_SECONDS = 60.0
-
-
-def get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-async def until(condition, seconds: float = WAIT) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 def test_a_wedged_consumer_is_reported_unhealthy_and_an_idle_one_is_not():

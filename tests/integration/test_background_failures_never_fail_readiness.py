@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import urllib.error
-import urllib.request
 
 import pytest
 
@@ -17,16 +15,9 @@ from datemaker.runtime.tasks import run_tasks
 from datemaker.runtime.wiring import build_service
 
 from ..support.bot_harness import WAIT, TestBot, broker_settings, run
+from ..support.http_probe import get
 
 pytestmark = pytest.mark.rabbitmq
-
-
-def get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
 
 
 def failures(metrics: str, task: str) -> float:

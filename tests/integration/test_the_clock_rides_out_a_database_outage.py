@@ -23,20 +23,12 @@ from ..support.clock import T0, FakeClock
 from ..support.postgres import pg_settings
 from ..support.tcp_proxy import CuttableProxy
 from ..support.world import profile
+from ..support.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # waits out real connection timeouts
 
 START = T0 + timedelta(days=2)
 WAIT = 15.0
-
-
-async def until(condition, what: str) -> None:
-    """Poll `condition` (bounded): the clock runs on a thread of its own."""
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {WAIT:.0f} s: {what}")
-        await asyncio.sleep(0.05)
 
 
 def test_the_clock_waits_out_the_outage_and_fires_the_deadline_once(postgres_settings):

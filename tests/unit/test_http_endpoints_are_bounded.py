@@ -7,8 +7,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -18,14 +16,7 @@ from structlog.testing import capture_logs
 from datemaker.adapters.observability.checks import Check, Verdict, run_checks
 from datemaker.adapters.observability.http import PROBE_THREADS, HealthServer
 from datemaker.settings import load_settings
-
-
-def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+from ..support.http_probe import get
 
 
 def raw(port: int, request: bytes, timeout: float = 5.0) -> bytes:
