@@ -234,7 +234,11 @@ class BotConsumer:
         handled = iter(answers)
         settled = [(r, r.answer if r.command is None else next(handled)) for r in received]
         replying = [i for i, (r, _) in enumerate(settled) if r.chat_id is not None]
-        replies = asyncio.ensure_future(self._replies.publish([reply(*settled[i]) for i in replying]))
+
+        async def publish_replies() -> None:  # whatever fails in here fails only the replies
+            await self._replies.publish([reply(*settled[i]) for i in replying])
+
+        replies = asyncio.ensure_future(publish_replies())
         outcomes: list[BaseException | None] = list(await asyncio.gather(
             *(self._dead_letter(r, answer, topology) for r, answer in settled), return_exceptions=True))
         try:
