@@ -58,7 +58,8 @@ class Settings(BaseSettings):
 
     # Google Meet
     meet_creds_file: Path = Field(Path("creds.json"), alias="MEET_CREDS_FILE")
-    meet_token_file: Path = Field(Path("token.json"), alias="MEET_TOKEN_FILE")
+    # One token file per host account: comma-separated, or a directory of *.json files.
+    meet_token_file: str = Field("token.json", alias="MEET_TOKEN_FILE")
     meet_backend: Literal["fake", "google"] = Field("fake", alias="DATEMAKER_MEET_BACKEND")
     # Unset: Google's own endpoint. A plain http:// address (a local fake) is
     # called with anonymous credentials.
@@ -68,6 +69,12 @@ class Settings(BaseSettings):
     meet_create_per_minute: float = Field(10.0, alias="DATEMAKER_MEET_CREATE_PER_MINUTE", gt=0)
     meet_writes_per_minute: float = Field(90.0, alias="DATEMAKER_MEET_WRITES_PER_MINUTE", gt=0)
     meet_reads_per_minute: float = Field(500.0, alias="DATEMAKER_MEET_READS_PER_MINUTE", gt=0)
+    # All accounts together: the Cloud project's spaces.create quota.
+    meet_project_create_per_minute: float = Field(100.0, alias="DATEMAKER_MEET_PROJECT_CREATE_PER_MINUTE", gt=0)
+    # The pool of rooms made ahead holds the dates of this long ahead (0: no
+    # pool, rooms made only once a plan is fixed) plus a margin of rooms.
+    meet_pool_horizon: int = Field(24 * 3600, alias="DATEMAKER_MEET_POOL_HORIZON", ge=0)
+    meet_pool_margin: int = Field(100, alias="DATEMAKER_MEET_POOL_MARGIN", ge=0)
 
     # Behaviour
     display_timezone: str = Field(
@@ -110,7 +117,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}") from None
         return value
 
-    @field_validator("confirm_reminder", mode="before")
+    @field_validator("confirm_reminder", "meet_pool_horizon", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip().isdigit():

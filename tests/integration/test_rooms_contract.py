@@ -55,7 +55,7 @@ class Harness:
             return self.rooms.access[room.space] == "OPEN"
         if self.server is not None:
             return self.server.access_type(room.space) == OPEN
-        space = self.rooms.spaces.get_space(name=room.space)
+        space = self.rooms.accounts.of_room(room.account).spaces.get_space(name=room.space)
         return space.config.access_type == OPEN
 
     def join(self, room: Room, name: str, at, account: str | None = None) -> None:
@@ -84,6 +84,7 @@ def _google(tmp_path: Path, clock: FakeClock, **settings: object) -> tuple[Datin
         "DATEMAKER_SQLITE_PATH": str(tmp_path / "events.sqlite3"),
         "DATEMAKER_MEET_BACKEND": "google",
         "DATEMAKER_MEET_CREATE_PER_MINUTE": 6000,
+        "DATEMAKER_MEET_PROJECT_CREATE_PER_MINUTE": 6000,
         "DATEMAKER_MEET_WRITES_PER_MINUTE": 6000,
         "DATEMAKER_MEET_READS_PER_MINUTE": 60000,
         **settings,

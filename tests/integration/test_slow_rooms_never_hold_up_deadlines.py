@@ -112,7 +112,7 @@ def test_rooms_made_slowly_never_hold_up_a_deadline(slow):
 
 def test_the_service_loop_makes_rooms_and_closes_rounds_on_its_worker_threads(slow):
     app, clock, server, rooms = slow
-    rooms.caller.paces["create"].interval = timedelta(seconds=0.001)  # quick, for this one
+    rooms.accounts.all[0].caller.paces["create"].first.interval = timedelta(seconds=0.001)  # quick, for this one
     wire_id = an_event(app, clock, people=(1, 11))
     clock.now = TIMINGS.confirmation_closes_at(START)
     round_clock = RoundClock(app, rooms, clock=clock, names=lambda ids: {}, tick_seconds=0.01)

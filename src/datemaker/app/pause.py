@@ -4,6 +4,7 @@ is up, whichever comes first, so a stopping service never waits out a pause."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 
 async def pause(stop: asyncio.Event, seconds: float) -> bool:
@@ -13,3 +14,9 @@ async def pause(stop: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def when_set(stop: asyncio.Event, then: Callable[[], None]) -> None:
+    """Call `then()` once `stop` is set (to stop a worker thread, say)."""
+    await stop.wait()
+    then()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 from uuid import UUID
 
 from datemaker.domain.rooms import Attendee, Room
@@ -205,6 +205,50 @@ class RoomsPort(Protocol):
 
     def attendance(self, room: Room) -> list[Attendee]:
         """Everyone who joined any call held in the room so far."""
+
+
+@runtime_checkable
+class SpareRooms(Protocol):
+    """A rooms port that can also make rooms ahead, for no event yet, at the
+    lowest priority: only with quota nobody else is waiting for."""
+
+    def make_spare(self) -> Room | None:
+        """One room if a make is free right now on some account, else None."""
+
+    def next_spare_in(self) -> float:
+        """Seconds until make_spare() may find a free make again."""
+
+    def accounts_usable(self) -> int:
+        """Host accounts whose token works now."""
+
+    def rate_per_hour(self) -> float:
+        """Rooms the usable accounts make in an hour, sustained."""
+
+
+class RoomPool(Protocol):
+    """Rooms made ahead, kept in the store: each is handed out once, for one
+    event, and a restart loses none. A room is first taken for an event,
+    then settled once the event records it; rooms taken and not settled (a
+    crash between the two) are that event's, and are handed to it again."""
+
+    def add(self, rooms: Sequence[Room], made_at: datetime, taken_for: int | None = None) -> None:
+        """Keep freshly made rooms; `taken_for`: made on the spot for that event."""
+
+    def take(self, event_id: int, count: int, at: datetime) -> list[Room]:
+        """Up to `count` rooms for the event: those taken for it and not yet
+        settled first, then the oldest free ones."""
+
+    def settle(self, event_id: int, spaces: Sequence[str]) -> None:
+        """The event recorded these rooms: they are its for good."""
+
+    def free(self) -> int:
+        """Rooms made and not taken by any event."""
+
+    def set_account(self, name: str, usable: bool, reason: str, at: datetime) -> None:
+        """Remember whether a host account's token works (for `meet capacity`)."""
+
+    def accounts(self) -> dict[str, tuple[bool, str, datetime]]:
+        """Each host account's last known state: (usable, reason, since)."""
 
 
 # --- leadership ---------------------------------------------------------------

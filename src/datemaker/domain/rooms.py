@@ -11,9 +11,16 @@ from datetime import datetime
 class Room:
     space: str  # the provider's name for the room, used to end its call
     uri: str  # the link participants open
+    # The host account that made it, whose rights end its call and read its
+    # attendance; "" for rooms of a provider with one account (and records
+    # made before there were several).
+    account: str = ""
 
     def to_record(self) -> dict[str, str]:
-        return {"space": self.space, "uri": self.uri}
+        record = {"space": self.space, "uri": self.uri}
+        if self.account:
+            record["account"] = self.account
+        return record
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ metrics and health endpoints that watch them."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -12,15 +13,17 @@ from functools import partial
 from typing import Any
 
 from datemaker.adapters.meet.calls import MeetObserver
-from datemaker.adapters.meet.factory import build_rooms
+from datemaker.adapters.meet.factory import build_room_pool, build_rooms
 from datemaker.adapters.observability.checks import run_checks
 from datemaker.adapters.observability.http import HealthServer
 from datemaker.adapters.observability.metrics import Metrics
 from datemaker.adapters.rabbitmq.consumer import BotConsumer
 from datemaker.app.bot_commands import BotCommandHandler
 from datemaker.app.clock.round_clock import RoundClock
+from datemaker.app.pause import when_set
 from datemaker.app.platform_writes import PlatformWrites
-from datemaker.app.ports import RoomsPort
+from datemaker.app.ports import RoomsPort, SpareRooms
+from datemaker.app.room_pool import PoolFiller
 from datemaker.app.schedules import make_due_events
 from datemaker.logs import get_logger
 from datemaker.runtime.background import background
@@ -51,6 +54,7 @@ class Service:
     clock: RoundClock
     platform_writes: PlatformWrites
     health: HealthServer | None = None
+    pool_filler: PoolFiller | None = None
     running: set[str] = field(default_factory=set)
     followers: dict[str, Follower] = field(default_factory=dict)  # started early, not yet supervised
 
@@ -61,7 +65,20 @@ class Service:
                 self._background("schedules", self._schedules, SCHEDULES_EVERY_SECONDS),
                 self._watched("projections", self._follower("analytics")),
                 # The platform's writes: at once again while there are more.
-                self._background("platform_writes", self.platform_writes.take, PLATFORM_WRITES_EVERY_SECONDS, bool)]
+                self._background("platform_writes", self.platform_writes.take, PLATFORM_WRITES_EVERY_SECONDS, bool),
+                *([self._fill_pool] if self.pool_filler else [])]
+
+    async def _fill_pool(self, stop: asyncio.Event) -> None:
+        """Meet rooms made ahead, on a thread of its own that sleeps until
+        the next free make (its failures are logged and tried again)."""
+        assert self.pool_filler is not None
+        halt = threading.Event()
+        relay = asyncio.create_task(when_set(stop, halt.set))
+        try:
+            await asyncio.to_thread(self.pool_filler.run, halt.wait)
+        finally:
+            halt.set()
+            relay.cancel()
 
     def _background(self, name: str, step: Callable[[], Any], every: float,
                     again: Callable[[Any], bool] = lambda result: False) -> Task:
@@ -119,17 +136,24 @@ def build_service(container: Container, rooms: RoomsPort | None = None, metrics_
     handler = BotCommandHandler(app, display_timezone=settings.display_timezone)
     consumer = BotConsumer(settings, handler.handle, on_answer=metrics.command_answered)
     metrics.input_queue.set_function(lambda: consumer.queue_depth)
-    rooms = rooms or build_rooms(settings, app, observer=MeetObserver(
+    pool = build_room_pool(settings, app) if rooms is None else None
+    rooms = rooms or build_rooms(settings, app, pool=pool, observer=MeetObserver(
         rooms_reserved=metrics.rooms_reserved.inc,
         call=metrics.meet_call,
         quota_wait=lambda pace, seconds: metrics.meet_quota_wait.observe(seconds),
     ))
     clock = RoundClock(app, rooms, lease_seconds=settings.clock_lease_seconds, on_fired=metrics.deadline_fired,
-                       on_step_failed=metrics.step_failed)
+                       on_step_failed=metrics.step_failed, pool=pool)
+    filler = None
+    if pool is not None and isinstance(rooms, SpareRooms):
+        filler = PoolFiller(app, pool, rooms, horizon=timedelta(seconds=settings.meet_pool_horizon),
+                            margin=settings.meet_pool_margin, clock=app.clock, busy=lambda: clock.room_work_waiting)
+        metrics.watch_meet_pool(lambda: filler.figures, rooms.accounts_usable)
     metrics.failing_events.set_function(lambda: len(clock.failing.attempts))
     writes = PlatformWrites(app, display_timezone=settings.display_timezone, lease_seconds=settings.clock_lease_seconds,
                             confirm_reminder=settings.confirm_reminder)
-    service = Service(container, metrics, consumer, clock, writes, followers=followers if followers is not None else {})
+    service = Service(container, metrics, consumer, clock, writes, followers=followers if followers is not None else {},
+                      pool_filler=filler)
     port = settings.metrics_port if metrics_port is None else metrics_port
     if port >= 0:
         ready = readiness_checks(app, consumer, clock, service.running)

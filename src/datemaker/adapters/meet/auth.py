@@ -28,6 +28,31 @@ class MeetAuthError(SettingsError):
     """A Meet credentials file is missing or wrong; one line, no secrets."""
 
 
+def token_files(setting: str) -> list[Path]:
+    """MEET_TOKEN_FILE's files, one per host account: comma-separated paths,
+    a directory standing for the *.json files in it."""
+    files: list[Path] = []
+    for part in (p.strip() for p in setting.split(",")):
+        if not part:
+            continue
+        path = Path(part)
+        if path.is_dir():
+            found = sorted(f for f in path.glob("*.json") if not f.name.startswith("."))
+            if not found:
+                raise MeetAuthError(f"MEET_TOKEN_FILE: {path} holds no *.json token file: run `datemaker meet login`")
+            files += found
+        else:
+            files.append(path)
+    if not files:
+        raise MeetAuthError("MEET_TOKEN_FILE names no token file")
+    return files
+
+
+def account_name(token_file: Path) -> str:
+    """What rooms remember of the account that made them: its file's name."""
+    return token_file.stem
+
+
 def load_credentials(token_file: Path) -> Credentials:
     info = _read_json(token_file, "MEET_TOKEN_FILE", "run `datemaker meet login`")
     granted = set(info.get("scopes") or SCOPES)

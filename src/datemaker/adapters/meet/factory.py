@@ -1,19 +1,24 @@
 """Chooses the rooms backend from the settings (`DATEMAKER_MEET_BACKEND`):
-the in-process fake, or Google Meet through google-apps-meet, paced by a
-pace shared through PostgreSQL (or kept in memory on embedded SQLite)."""
+the in-process fake, or Google Meet through google-apps-meet with one host
+account per token file, each paced under its own quotas and all of them
+under the project's, by paces shared through PostgreSQL (or kept in memory
+on embedded SQLite); and the pool of rooms made ahead, in the same store."""
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datemaker.adapters.meet.calls import MeetCaller, MeetObserver
-from datemaker.adapters.meet.pace import LocalPace, Pace, PostgresPace
+from datemaker.adapters.meet.pace import BothPaces, LocalPace, Pace, PostgresPace
 from datemaker.app.retry import Backoff
 from datemaker.adapters.fake_rooms import FakeRooms
-from datemaker.app.ports import RoomsPort
+from datemaker.app.ports import RoomPool, RoomsPort
 from datemaker.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,36 +35,79 @@ def build_rooms(
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
     backoff: Backoff = Backoff(),
+    pool: RoomPool | None = None,
 ) -> RoomsPort:
     if settings.meet_backend == "fake":
         return FakeRooms()
-    from google.apps import meet_v2
-    from google.auth.credentials import AnonymousCredentials
-
-    from datemaker.adapters.meet.auth import load_credentials
+    from datemaker.adapters.meet.accounts import HostAccount, HostAccounts
+    from datemaker.adapters.meet.auth import account_name, token_files
     from datemaker.adapters.meet.google import GoogleRooms
 
     endpoint = settings.meet_api_endpoint or GOOGLE_ENDPOINT
-    # A plain http:// endpoint is a local fake server: no Google account there.
-    credentials: Any = (
-        AnonymousCredentials() if endpoint.startswith("http://") else load_credentials(settings.meet_token_file)
-    )
-    options = {"api_endpoint": endpoint}
-    spaces = meet_v2.SpacesServiceClient(credentials=credentials, transport="rest", client_options=options)
-    records = meet_v2.ConferenceRecordsServiceClient(credentials=credentials, transport="rest", client_options=options)
-    caller = MeetCaller(paces(settings, app), backoff=backoff, sleep=sleep, rng=rng, observer=observer)
+    project = pace(settings, app, "create:project", settings.meet_project_create_per_minute)
+    accounts = []
+    for token_file in token_files(settings.meet_token_file):
+        name = account_name(token_file)
+        paces: dict[str, Pace] = {
+            "create": BothPaces(pace(settings, app, f"create:{name}", settings.meet_create_per_minute), project),
+            "write": pace(settings, app, f"write:{name}", settings.meet_writes_per_minute),
+            "read": pace(settings, app, f"read:{name}", settings.meet_reads_per_minute),
+        }
+        caller = MeetCaller(paces, backoff=backoff, sleep=sleep, rng=rng, observer=observer)
+        accounts.append(HostAccount(name, partial(clients, endpoint, token_file), caller))
+    on_change = (lambda name, usable, reason: pool.set_account(name, usable, reason, app.clock())) if pool else None
+    hosts = HostAccounts(accounts, app.clock, **({"on_change": on_change} if on_change else {}))
     # Each reserve() ends well inside the clock's lease on the deadline.
     budget = min(10.0, settings.clock_lease_seconds / 3)
-    return GoogleRooms(spaces, records, caller, clock=app.clock, reserve_budget=budget)
+    return GoogleRooms(hosts, clock=app.clock, reserve_budget=budget, create_per_minute=settings.meet_create_per_minute,
+                       project_create_per_minute=settings.meet_project_create_per_minute)
 
 
-def paces(settings: Settings, app: DatingEvents) -> dict[str, Pace]:
-    per_minute = {
-        "create": settings.meet_create_per_minute,
-        "write": settings.meet_writes_per_minute,
-        "read": settings.meet_reads_per_minute,
-    }
+def build_room_pool(settings: Settings, app: DatingEvents) -> RoomPool | None:
+    """The pool of rooms made ahead, in the event store's database; none for
+    the in-process fake, whose rooms cost nothing."""
+    if settings.meet_backend == "fake":
+        return None
+    datastore = app.recorder.datastore  # type: ignore[attr-defined]
+    if settings.uses_postgres:
+        from datemaker.adapters.postgres.room_pool import PostgresRoomPool
+
+        return PostgresRoomPool(datastore)
+    from datemaker.adapters.sqlite.room_pool import SqliteRoomPool
+
+    return SqliteRoomPool(datastore)
+
+
+def clients(endpoint: str, token_file: Path) -> tuple[Any, Any]:
+    """The account's Meet clients, its token file read now."""
+    from google.apps import meet_v2
+
+    options = {"api_endpoint": endpoint}
+    credentials = _credentials(endpoint, token_file)
+    return (
+        meet_v2.SpacesServiceClient(credentials=credentials, transport="rest", client_options=options),
+        meet_v2.ConferenceRecordsServiceClient(credentials=credentials, transport="rest", client_options=options),
+    )
+
+
+def _credentials(endpoint: str, token_file: Path) -> Any:
+    from google.auth.credentials import AnonymousCredentials
+
+    from datemaker.adapters.meet.auth import load_credentials
+
+    if not endpoint.startswith("http://"):
+        return load_credentials(token_file)
+    # A plain http:// endpoint is a local fake server: a token it issued
+    # (its token_uri on that server) is used, anything else goes anonymous.
+    try:
+        issued_here = json.loads(token_file.read_text(encoding="utf-8")).get("token_uri", "").startswith(endpoint)
+    except (OSError, ValueError, AttributeError):
+        issued_here = False
+    return load_credentials(token_file) if issued_here else AnonymousCredentials()
+
+
+def pace(settings: Settings, app: DatingEvents, name: str, per_minute: float) -> Pace:
     if settings.uses_postgres:
         datastore = app.recorder.datastore  # type: ignore[attr-defined]  # PostgreSQL's pooled connections
-        return {name: PostgresPace(name, rate, app.clock, datastore) for name, rate in per_minute.items()}
-    return {name: LocalPace(name, rate, app.clock) for name, rate in per_minute.items()}
+        return PostgresPace(name, per_minute, app.clock, datastore)
+    return LocalPace(name, per_minute, app.clock)

@@ -1,7 +1,9 @@
 """The rooms port on Google Meet (google-apps-meet's synchronous REST
-clients; its async REST transport does not work). Every call goes through
-`MeetCaller`: paced, retried, observed. Run it from worker threads: the
-round clock does."""
+clients; its async REST transport does not work), over one or more host
+accounts. Every call goes through the account's `MeetCaller`: paced,
+retried, observed. A room is made by whichever account can make it
+soonest, and its call is ended and its attendance read by the account that
+made it. Run it from worker threads: the round clock and the pool do."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from typing import Any
 from google.api_core import exceptions as gx
 from google.apps import meet_v2
 
-from datemaker.adapters.meet.calls import MeetCaller, QuotaBudgetSpent
+from datemaker.adapters.meet.accounts import HostAccount, HostAccounts
+from datemaker.adapters.meet.calls import MeetObserver, QuotaBudgetSpent
 from datemaker.logs import get_logger
 from datemaker.domain.rooms import Attendee, Room, Session
 
@@ -43,80 +46,139 @@ def no_active_conference(exc: BaseException) -> str | None:
 
 
 class GoogleRooms:
-    instant = False  # network calls under a quota of 10 creates a minute
+    instant = False  # network calls under a quota of 10 creates a minute per account
     reads_attendance = True
 
     def __init__(
         self,
-        spaces: meet_v2.SpacesServiceClient,
-        records: meet_v2.ConferenceRecordsServiceClient,
-        caller: MeetCaller,
+        accounts: HostAccounts,
         *,
         clock: Callable[[], datetime],
         reserve_budget: float = 10.0,
+        create_per_minute: float = 10.0,
+        project_create_per_minute: float = 100.0,
     ) -> None:
-        self.spaces = spaces
-        self.records = records
-        self.caller = caller
+        self.accounts = accounts
         self.clock = clock
         # One reserve() spends at most this long waiting for create slots, so
         # it ends well inside the clock's lease and saves what it made.
         self.reserve_budget = reserve_budget
+        self.create_per_minute = create_per_minute
+        self.project_create_per_minute = project_create_per_minute
 
     # --- rooms ----------------------------------------------------------------
 
     def reserve(self, count: int) -> list[Room]:
+        """Rooms now, for a plan short of them: from the account whose next
+        make comes soonest, waiting for it within the budget."""
         started = self.clock()
         made: list[Room] = []
-        try:
-            for _ in range(count):
-                left = self.reserve_budget - (self.clock() - started).total_seconds()
-                room = self._create(max(left, 0.0))
-                if room is None:
-                    break
-                made.append(room)
-        except QuotaBudgetSpent:
-            pass  # the pace allows no more now: the rest on the next call
-        except Exception as exc:  # keep what was made; the clock asks again
-            log.warning("could not make a Meet room", error=type(exc).__name__, made=len(made), wanted=count)
-        self.caller.observer.rooms_reserved(len(made))
+        while len(made) < count:
+            usable = self.accounts.usable()
+            if not usable:
+                break
+            account = min(usable, key=lambda a: a.caller.paces["create"].next_in())
+            left = self.reserve_budget - (self.clock() - started).total_seconds()
+            try:
+                room = self._create(account, max(left, 0.0))
+            except QuotaBudgetSpent:
+                break  # the pace allows no more now: the rest on the next call
+            except Exception as exc:  # keep what was made; the clock asks again
+                if self.accounts.check(account, exc, creating=True):
+                    continue
+                log.warning("could not make a Meet room", error=type(exc).__name__, made=len(made), wanted=count)
+                break
+            if room is None:
+                break
+            made.append(room)
+        self._observer().rooms_reserved(len(made))
         return made
 
-    def _create(self, max_wait: float) -> Room | None:
+    def make_spare(self) -> Room | None:
+        """A room ahead, only with a make free right now: anything waiting
+        for quota has claimed the next slots already, so it goes first."""
+        for account in sorted(self.accounts.usable(), key=lambda a: a.caller.paces["create"].next_in()):
+            try:
+                room = self._create(account, 0.0)
+            except QuotaBudgetSpent:
+                continue
+            except Exception as exc:
+                if not self.accounts.check(account, exc, creating=True):
+                    log.warning("could not make a Meet room ahead", account=account.name, error=type(exc).__name__)
+                continue
+            if room is not None:
+                self._observer().rooms_reserved(1)
+                return room
+        return None
+
+    def next_spare_in(self) -> float:
+        usable = self.accounts.usable()
+        if not usable:
+            return self.accounts.retry_after.total_seconds()
+        return min(a.caller.paces["create"].next_in() for a in usable)
+
+    def accounts_usable(self) -> int:
+        return self.accounts.count_usable()
+
+    def rate_per_hour(self) -> float:
+        per_minute = min(self.accounts_usable() * self.create_per_minute, self.project_create_per_minute)
+        return per_minute * 60.0
+
+    def _observer(self) -> MeetObserver:
+        return self.accounts.all[0].caller.observer
+
+    def _create(self, account: HostAccount, max_wait: float) -> Room | None:
         request = meet_v2.CreateSpaceRequest(space=meet_v2.Space(config=meet_v2.SpaceConfig(access_type=OPEN)))
-        space = self.caller.call(
+        space = account.caller.call(
             "spaces.create",
             "create",
-            lambda: self.spaces.create_space(request=request, retry=None, timeout=CALL_TIMEOUT),
+            lambda: account.spaces.create_space(request=request, retry=None, timeout=CALL_TIMEOUT),
             max_wait=max_wait,
         )
         assert space is not None
         access = space.config.access_type
         if access not in (OPEN, UNREPORTED):
             # Nobody is there to admit a knocking user: such a room is useless.
-            log.error("Meet made a room that is not open; check the account's policy", access_type=int(access))
+            log.error("Meet made a room that is not open; check the account's policy", account=account.name,
+                      access_type=int(access))
             return None
-        return Room(space=space.name, uri=space.meeting_uri)
+        return Room(space=space.name, uri=space.meeting_uri, account=account.name)
 
     def end_call(self, room: Room) -> None:
-        self.caller.call(
-            "spaces.endActiveConference",
-            "write",
-            lambda: self.spaces.end_active_conference(name=room.space, retry=None, timeout=CALL_TIMEOUT),
-            max_wait=SLOT_WAIT,
-            accept=no_active_conference,
-        )
+        account = self.accounts.of_room(room.account)
+        try:
+            account.caller.call(
+                "spaces.endActiveConference",
+                "write",
+                lambda: account.spaces.end_active_conference(name=room.space, retry=None, timeout=CALL_TIMEOUT),
+                max_wait=SLOT_WAIT,
+                accept=no_active_conference,
+            )
+        except Exception as exc:
+            self.accounts.check(account, exc, creating=False)
+            raise
 
     # --- attendance ---------------------------------------------------------
 
     def attendance(self, room: Room) -> list[Attendee]:
         """Everyone in any conference held in the room, sessions merged per
-        person (the same person rejoining later is one attendee)."""
+        person (the same person rejoining later is one attendee); read with
+        the account that made the room."""
+        account = self.accounts.of_room(room.account)
+        try:
+            return self._attendance(account, room)
+        except Exception as exc:
+            self.accounts.check(account, exc, creating=False)
+            raise
+
+    def _attendance(self, account: HostAccount, room: Room) -> list[Attendee]:
+        records = account.records
         people: dict[tuple[str, str | None, str], Attendee] = {}
         conferences = self._pages(
+            account,
             "conferenceRecords.list",
             "conference_records",
-            lambda token: self.records.list_conference_records(
+            lambda token: records.list_conference_records(
                 request=meet_v2.ListConferenceRecordsRequest(filter=f'space.name = "{room.space}"', page_token=token),
                 retry=None,
                 timeout=CALL_TIMEOUT,
@@ -124,17 +186,19 @@ class GoogleRooms:
         )
         for conference in conferences:
             participants = self._pages(
+                account,
                 "participants.list",
                 "participants",
-                lambda token, c=conference: self.records.list_participants(
+                lambda token, c=conference: records.list_participants(
                     request=meet_v2.ListParticipantsRequest(parent=c.name, page_token=token), retry=None, timeout=CALL_TIMEOUT
                 ),
             )
             for participant in participants:
                 sessions = self._pages(
+                    account,
                     "participantSessions.list",
                     "participant_sessions",
-                    lambda token, p=participant: self.records.list_participant_sessions(
+                    lambda token, p=participant: records.list_participant_sessions(
                         request=meet_v2.ListParticipantSessionsRequest(parent=p.name, page_token=token),
                         retry=None,
                         timeout=CALL_TIMEOUT,
@@ -148,12 +212,12 @@ class GoogleRooms:
                 )
         return list(people.values())
 
-    def _pages(self, method: str, field: str, fetch: Callable[[str], Any]) -> list[Any]:
+    def _pages(self, account: HostAccount, method: str, field: str, fetch: Callable[[str], Any]) -> list[Any]:
         """Every item of a listing, one paced read per page."""
         items: list[Any] = []
         token = ""
         while True:
-            page = self.caller.call(method, "read", lambda: fetch(token), max_wait=SLOT_WAIT)
+            page = account.caller.call(method, "read", lambda: fetch(token), max_wait=SLOT_WAIT)
             items += list(getattr(page, field))  # the pager's first page only
             token = page.next_page_token
             if not token:

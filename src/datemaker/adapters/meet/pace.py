@@ -28,6 +28,9 @@ class Pace(Protocol):
         """Claim the next free slot and return the seconds to wait for it;
         None (claiming nothing) when it is more than `max_wait` away."""
 
+    def next_in(self) -> float:
+        """Seconds until the next free slot (0: free now), claiming nothing."""
+
 
 class LocalPace:
     def __init__(self, name: str, per_minute: float, clock: Clock) -> None:
@@ -46,6 +49,11 @@ class LocalPace:
                 return None
             self._next_free = slot + self.interval
             return wait
+
+    def next_in(self) -> float:
+        with self._lock:
+            now = self.clock()
+            return max(((self._next_free or now) - now).total_seconds(), 0.0)
 
 
 class PostgresPace:
@@ -75,3 +83,34 @@ class PostgresPace:
         if row is None:
             return None
         return max((row["slot"] - now).total_seconds(), 0.0)
+
+    def next_in(self) -> float:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT next_free FROM {schema}.meet_pace WHERE name = %s").format(
+                    schema=Identifier(self.datastore.schema)),
+                (self.name,),
+            )
+            row = curs.fetchone()
+        return 0.0 if row is None else max((row["next_free"] - self.clock()).total_seconds(), 0.0)
+
+
+class BothPaces:
+    """A call under two quotas at once: the account's and the project's.
+    Both slots are claimed and the later one waited for; when the second is
+    too far away the first is given up unused, which only ever errs below
+    the quota."""
+
+    def __init__(self, first: Pace, second: Pace) -> None:
+        self.name = first.name
+        self.first, self.second = first, second
+
+    def take(self, max_wait: float) -> float | None:
+        wait = self.first.take(max_wait)
+        if wait is None:
+            return None
+        other = self.second.take(max_wait)
+        return None if other is None else max(wait, other)
+
+    def next_in(self) -> float:
+        return max(self.first.next_in(), self.second.next_in())

@@ -99,6 +99,20 @@ class Metrics:
     def meet_call(self, method: str, outcome: str) -> None:
         self.meet_calls.labels(method, outcome).inc()
 
+    def watch_meet_pool(self, figures: Callable[[], Any], accounts_usable: Callable[[], int]) -> None:
+        """The pool of Meet rooms made ahead, as the pool's last count of the
+        dates ahead saw it (about once a minute)."""
+        r = self.registry
+        Gauge("datemaker_meet_pool_rooms", "Meet rooms made ahead and not handed out yet.",
+              registry=r).set_function(lambda: figures().rooms)
+        Gauge("datemaker_meet_pool_target_rooms", "Rooms the pool fills itself to: the dates of its horizon plus a margin.",
+              registry=r).set_function(lambda: figures().target)
+        Gauge("datemaker_meet_planned_dates_shortfall",
+              "Dates in the next 24 h that the pool and the rate rooms are made at cannot serve.",
+              registry=r).set_function(lambda: figures().shortfall)
+        Gauge("datemaker_meet_accounts_usable", "Google host accounts whose token works.",
+              registry=r).set_function(accounts_usable)
+
     def watch_store(self, overview: Callable[[], dict[str, Any]]) -> None:
         self.registry.register(StoreGauges(overview))
 

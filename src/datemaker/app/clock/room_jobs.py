@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from datemaker.app.dating_events import DatingEvents
-from datemaker.app.ports import Names, RoomsPort
+from datemaker.app.ports import Names, RoomPool, RoomsPort
 from datemaker.domain.attendance import date_attendance, known_accounts
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.rooms import Room
@@ -26,13 +26,14 @@ log = get_logger(__name__)
 
 
 class Work(StrEnum):
+    TAKE = "take"  # give an event rooms from the pool (no Meet call), then RESERVE what is short
     RESERVE = "reserve"  # make the rooms an event still needs
     CLOSE = "close"  # end a round's calls (then read its attendance)
     ATTEND = "attend"  # read who attended a round's dates
     FINAL = "final"  # read every room once more after the event
 
 
-LANE_OF = {Work.RESERVE: "rooms", Work.CLOSE: "ends", Work.ATTEND: "reads", Work.FINAL: "reads"}
+LANE_OF = {Work.TAKE: "pool", Work.RESERVE: "rooms", Work.CLOSE: "ends", Work.ATTEND: "reads", Work.FINAL: "reads"}
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,10 @@ class Lanes(Protocol):
 
 
 class ThreadLanes:
-    """A worker thread per kind of work: making rooms, ending calls, reading
-    attendance; so a long run of paced creates or reads never delays
-    ending the calls of a round."""
+    """A worker thread per kind of work: taking rooms from the pool, making
+    rooms, ending calls, reading attendance; so a long run of paced creates
+    or reads never delays ending the calls of a round, nor another event's
+    rooms from the pool."""
 
     def __init__(self, run: Callable[[Job], None]) -> None:
         self._run = run
@@ -93,16 +95,23 @@ class RoomJobs:
         *,
         clock: Callable[[], datetime],
         names: Names | None = None,
+        pool: RoomPool | None = None,
     ) -> None:
         self.app = app
         self.rooms = rooms
         self.clock = clock
         self.names = names or app.platform_names
+        self.pool = pool
+        # With a pool, a plan short of rooms takes them from it first.
+        self.first_work = Work.TAKE if pool is not None else Work.RESERVE
 
     def run(self, job: Job) -> list[Job]:
         """Do `job`; returns the jobs that follow from it (reading a round's
         attendance once its calls ended)."""
-        if job.work is Work.RESERVE:
+        if job.work is Work.TAKE:
+            if self.take(job.wire_id):
+                return [Job(Work.RESERVE, job.wire_id)]
+        elif job.work is Work.RESERVE:
             self.reserve(job.wire_id)
         elif job.work is Work.CLOSE:
             assert job.round_no is not None
@@ -115,21 +124,53 @@ class RoomJobs:
             self.final_pass(job.wire_id)
         return []
 
+    def take(self, wire_id: int) -> bool:
+        """Rooms from the pool for the rounds short of them, earliest round
+        first, recorded; True when the event is still short (make them)."""
+        assert self.pool is not None
+        needed = sum(self.app.get_event(wire_id).rooms_needed().values())
+        if not needed:
+            return False
+        taken = self.pool.take(wire_id, needed, self.clock())
+        recorded = self._record(wire_id, taken) if taken else 0
+        log.info("rooms taken from the pool", event_id=wire_id, count=recorded, still_needed=needed - recorded)
+        return recorded < needed
+
     def reserve(self, wire_id: int) -> int:
-        """Make rooms for the rounds still short of them, earliest round
-        first, and record them; returns how many were recorded."""
+        """Make rooms for the rounds still short of them (what the pool holds
+        first), earliest round first, and record them; returns how many
+        were recorded."""
+        if self.pool is not None:
+            self.take(wire_id)
         needed = sum(self.app.get_event(wire_id).rooms_needed().values())
         if not needed:
             return 0
         made = self.rooms.reserve(needed)
         if not made:
             return 0
+        if self.pool is not None:  # kept as the event's before it records them: a crash loses none
+            self.pool.add(made, self.clock(), taken_for=wire_id)
+        recorded = self._record(wire_id, made)
+        log.info("rooms reserved", event_id=wire_id, count=recorded, still_needed=needed - len(made))
+        return recorded
+
+    def _record(self, wire_id: int, rooms: list[Room]) -> int:
+        """Record `rooms` for the rounds short of them; a room the event
+        holds already (taken again after a crash) is not given twice."""
         now = self.clock()
-        surplus = self.app.change(wire_id, lambda event: add_rooms(event, made, now))
+
+        def record(event: DatingEvent) -> tuple[int, list[Room]]:
+            held = {room["space"] for given in event.room_pool.values() for room in given}
+            fresh = [room for room in rooms if room.space not in held]
+            surplus = add_rooms(event, fresh, now)
+            return len(fresh) - len(surplus), surplus
+
+        recorded, surplus = self.app.change(wire_id, record)
+        if self.pool is not None:
+            self.pool.settle(wire_id, [room.space for room in rooms if room not in surplus])
         if surplus:  # another instance filled the gap meanwhile; nobody has these links
-            log.warning("rooms made but no longer needed", event_id=wire_id, count=len(surplus))
-        log.info("rooms reserved", event_id=wire_id, count=len(made) - len(surplus), still_needed=needed - len(made))
-        return len(made) - len(surplus)
+            log.warning("rooms made or taken but no longer needed", event_id=wire_id, count=len(surplus))
+        return recorded
 
     def end_calls(self, wire_id: int, round_no: int) -> bool:
         """End every call of a round not closed yet; True when attendance is to be read."""

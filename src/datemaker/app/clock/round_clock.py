@@ -11,8 +11,8 @@ Rooms: an instant rooms port (the in-process fake) makes the rooms an event
 needs inside the step, in the same save. A real one (Google Meet, 10 rooms a
 minute) never holds up a deadline: its work runs as jobs (`room_jobs.py`)
 on worker threads while `run()` runs (inline when
-`fire_due()` is driven directly, as tests do), one per kind: making rooms,
-ending a round's calls, reading attendance (after each round, and once more
+`fire_due()` is driven directly, as tests do), one per kind: taking rooms
+from the pool of rooms made ahead, making rooms, ending a round's calls, reading attendance (after each round, and once more
 after the event). What is left to do is read from the event's recorded
 state, so a job lost in a crash is picked up again at the event's next
 deadline, or by the periodic catch-up."""
@@ -35,7 +35,8 @@ from datemaker.app.clock.room_jobs import Job, Lanes, RoomJobs, ThreadLanes, Wor
 from datemaker.app.clock.save_pipeline import SavePipeline, Stepped
 from datemaker.app.dating_events import DatingEvents, TooMuchContention
 from datemaker.app.live_states import LiveEvents
-from datemaker.app.ports import Names, RoomsPort, StoreUnavailable
+from datemaker.app.pause import when_set
+from datemaker.app.ports import Names, RoomPool, RoomsPort, StoreUnavailable
 from datemaker.app.retry import Backoff
 from datemaker.domain import timeline
 from datemaker.domain.dating_event import DatingEvent
@@ -67,6 +68,7 @@ class RoundClock:
         on_step_failed: Callable[[str], None] | None = None,
         names: Names | None = None,
         catch_up_seconds: float = 600.0,
+        pool: RoomPool | None = None,
     ) -> None:
         self.app = app
         self.rooms = rooms
@@ -85,7 +87,7 @@ class RoundClock:
         self.alive_at = 0.0  # monotonic time of the last pass, for readiness
         self.outages, self.pass_failures = 0, 0  # passes the store did not answer; passes that raised
         self.failing = FailingEvents(app, self._rng, on_step_failed)
-        self.jobs = RoomJobs(app, rooms, clock=self.clock, names=names)
+        self.jobs = RoomJobs(app, rooms, clock=self.clock, names=names, pool=pool)
         self.lanes: Lanes | None = None  # None: jobs run inline, at once
         self._queued: set[Job] = set()
         self._queued_lock = threading.Lock()
@@ -110,7 +112,7 @@ class RoundClock:
         # The clock keeps its own thread: it sleeps until the next deadline
         # instead of waiting for the event loop's turn.
         halt = threading.Event()
-        relay = asyncio.create_task(_when_set(stop, halt.set))
+        relay = asyncio.create_task(when_set(stop, halt.set))
         try:
             await asyncio.to_thread(self._run_until, halt)
         finally:
@@ -334,7 +336,7 @@ class RoundClock:
         if self.instant and taken and event.rooms_needed():
             self._staged[event.wire_id] = now  # the rooms pass, at once
         if self._waits_for_rooms(event):
-            self._submit(Job(Work.RESERVE, event.wire_id))
+            self._submit(Job(self.jobs.first_work, event.wire_id))
             step = timeline.next_step(event, with_rooms=False)
             if step is not None:
                 self._watch[event.wire_id] = (step.at, now + timedelta(seconds=self.lease_seconds))
@@ -368,6 +370,10 @@ class RoundClock:
 
     # --- jobs -------------------------------------------------------------------
 
+    @property
+    def room_work_waiting(self) -> bool:
+        return bool(self._queued)
+
     def _submit(self, job: Job) -> None:
         with self._queued_lock:
             if job in self._queued:
@@ -390,8 +396,3 @@ class RoundClock:
                 self._queued.discard(job)
         for follow_up in follow_ups:
             self._submit(follow_up)
-
-
-async def _when_set(event: asyncio.Event, then: Callable[[], None]) -> None:
-    await event.wait()
-    then()
