@@ -1,7 +1,7 @@
 """Shared fixtures, and the markers every test gets.
 
-Layout: tests/unit (pure: no database server, no broker; the two tests
-that start a Python interpreter are marked ``subprocess``),
+Layout: tests/unit (pure: no database server, no broker; the few tests
+that start a Python interpreter or promtool are marked ``subprocess``),
 tests/integration (PostgreSQL, RabbitMQ or SQLite, in-process), tests/e2e
 (`datemaker serve` or the CLI in a subprocess), tests/support (harnesses,
 fakes and clocks; no tests).
@@ -16,7 +16,7 @@ Markers (pyproject declares them; --strict-markers is on):
   decorator) in the modules that talk to RabbitMQ: no fixture tells.
 - ``subprocess``: starts processes. Set here for everything in tests/e2e;
   by hand on the few other tests that start one (a Python interpreter,
-  Chromium).
+  Chromium, promtool).
 - ``slow``: takes more than about a second. Set here for everything in
   tests/e2e; by hand elsewhere (from ``pytest --durations``).
 

@@ -130,7 +130,7 @@ def test_the_dashboard_queries_only_metrics_that_exist(env):
     dashboard = json.loads((ROOT / "deploy/grafana/datemaker.json").read_text())
     compose = yaml.safe_load((ROOT / "deploy/compose.yaml").read_text())
     assert {"postgres", "rabbitmq", "datemaker", "prometheus", "grafana"} <= set(compose["services"])
-    scrape = yaml.safe_load((ROOT / "deploy/prometheus.yml").read_text())
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     assert scrape["scrape_configs"][0]["static_configs"][0]["targets"] == ["datemaker:9464"]
     exprs = [t["expr"] for panel in dashboard["panels"] for t in panel.get("targets", [])]
     assert len(exprs) >= 10
