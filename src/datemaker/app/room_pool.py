@@ -78,6 +78,7 @@ class PoolFiller:
         self.busy = busy  # urgent room work waits in this process: the pool waits too
         self.figures = PoolFigures()
         self._counted_at: datetime | None = None
+        self._made = 0  # since the last count: logged once a count, not once a room
 
     def count(self) -> PoolFigures:
         """Count the dates ahead again: the target and the outlook."""
@@ -90,6 +91,9 @@ class PoolFiller:
         self.figures = PoolFigures(free, pool_target(due, now, self.horizon, self.margin), seen.shortfall,
                                    seen.first_short_hour)
         self._counted_at = now
+        if self._made:
+            log.info("Meet rooms made ahead", count=self._made, pool=free, target=self.figures.target)
+            self._made = 0
         if seen.shortfall:
             log.warning("Meet rooms will fall short", dates=seen.shortfall, first_hour=seen.first_short_hour.isoformat()
                         if seen.first_short_hour else None, pool=free, rate_per_hour=seen.rate_per_hour)
@@ -109,8 +113,7 @@ class PoolFiller:
             self.pool.add([room], self.clock())
             self.figures.rooms += 1
             made += 1
-        if made:
-            log.info("Meet rooms made ahead", count=made, pool=self.figures.rooms, target=self.figures.target)
+        self._made += made
         until_count = max((REFRESH - (self.clock() - (self._counted_at or now))).total_seconds(), 0.0)
         if self.figures.rooms >= self.figures.target:
             return until_count

@@ -98,12 +98,16 @@ def _credentials(endpoint: str, token_file: Path) -> Any:
     if not endpoint.startswith("http://"):
         return load_credentials(token_file)
     # A plain http:// endpoint is a local fake server: a token it issued
-    # (its token_uri on that server) is used, anything else goes anonymous.
+    # (its token_uri on that server) is used, refreshed there (google-auth
+    # would otherwise refresh at Google's own address); anything else goes
+    # anonymous.
     try:
-        issued_here = json.loads(token_file.read_text(encoding="utf-8")).get("token_uri", "").startswith(endpoint)
+        token_uri = json.loads(token_file.read_text(encoding="utf-8")).get("token_uri", "")
     except (OSError, ValueError, AttributeError):
-        issued_here = False
-    return load_credentials(token_file) if issued_here else AnonymousCredentials()
+        token_uri = ""
+    if isinstance(token_uri, str) and token_uri.startswith(endpoint):
+        return load_credentials(token_file).with_token_uri(token_uri)
+    return AnonymousCredentials()
 
 
 def pace(settings: Settings, app: DatingEvents, name: str, per_minute: float) -> Pace:
