@@ -20,6 +20,7 @@ from datemaker.domain.timings import Timings
 
 from ..support import service_process
 from ..support.bot_harness import TestBot, run
+from ..support.fake_meet_server import FakeMeetServer
 from ..support.http_probe import get
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
@@ -32,10 +33,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(settings, metrics_port: int, rabbitmq_port: int | None = None, log=subprocess.DEVNULL) -> subprocess.Popen:
+def serve(settings, metrics_port: int, rabbitmq_port: int | None = None, log=subprocess.DEVNULL,
+          **extra: str) -> subprocess.Popen:
     return service_process.serve(
         settings, stderr=log, RABBITMQ_PORT=str(rabbitmq_port or settings.rabbitmq_port),
-        DATEMAKER_METRICS_HOST="127.0.0.1", DATEMAKER_METRICS_PORT=str(metrics_port),
+        DATEMAKER_METRICS_HOST="127.0.0.1", DATEMAKER_METRICS_PORT=str(metrics_port), **extra,
     )
 
 
@@ -136,13 +138,14 @@ def test_the_dashboard_queries_only_metrics_that_exist(env):
     assert len(exprs) >= 10
     queried = {name for expr in exprs for name in re.findall(r"\b((?:datemaker|process)_[a-z_]+)", expr)}
     port = free_port()
-    process = serve(settings, port)
-    try:
-        wait_for(lambda: get(port, "/readyz")[0] == 200)
-        _, text = get(port, "/metrics")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(15)
+    with FakeMeetServer() as meet:  # the Meet pool's gauges exist with Google Meet rooms
+        process = serve(settings, port, DATEMAKER_MEET_BACKEND="google", MEET_API_ENDPOINT=meet.endpoint)
+        try:
+            wait_for(lambda: get(port, "/readyz")[0] == 200)
+            _, text = get(port, "/metrics")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(15)
     exposed = set(re.findall(r"^# TYPE (\S+) (\S+)", text, re.MULTILINE))
     names = set()
     for name, kind in exposed:
