@@ -23,6 +23,7 @@ from datemaker.cli.projections import projections
 from datemaker.cli.reports import reports
 from datemaker.cli.schedules import schedules
 from datemaker.cli.users import users
+from datemaker.cli.whatif import whatif
 from datemaker.domain.errors import DomainError
 from datemaker.settings import SettingsError
 
@@ -83,6 +84,7 @@ cli.add_command(projections)
 cli.add_command(schedules)
 cli.add_command(reports)
 cli.add_command(users)
+cli.add_command(whatif)
 
 
 def _one_line(exc: BaseException) -> str:
