@@ -83,7 +83,16 @@ def _confirmation_opened(recorded: Any, event: DatingEvent) -> list[Outgoing]:
 
 def _confirmation_reminded(recorded: Any, event: DatingEvent) -> list[Outgoing]:
     still = [uid for uid in recorded.user_ids if event.is_registered(uid) and not event.is_confirmed(uid)]
-    return _to(event, still, "confirm_registration", tag="reminder")
+    # After everyone was asked again, a reminder is a message of its own.
+    again = event.confirmations_reset
+    return _to(event, still, "confirm_registration", tag=f"reminder{again}" if again else "reminder")
+
+
+def _confirmations_reset(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    # The event moved: everyone registered is asked again (the bot shows the
+    # new time), a message of its own for each time it happens.
+    asked = [uid for uid in recorded.user_ids if event.is_registered(uid)]
+    return _to(event, asked, "confirm_registration", tag=f"again{event.confirmations_reset}")
 
 
 def _groups_formed(recorded: Any, event: DatingEvent) -> list[Outgoing]:
@@ -210,6 +219,7 @@ _BUILDERS = {
     "Registered": _registered,
     "ConfirmationOpened": _confirmation_opened,
     "ConfirmationReminded": _confirmation_reminded,
+    "ConfirmationsReset": _confirmations_reset,
     "GroupsFormed": _groups_formed,
     "RegistrationCancelled": _withdrawn,
     "Replanned": _replanned,

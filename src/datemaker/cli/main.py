@@ -16,6 +16,7 @@ from datemaker.adapters.postgres.schema import SchemaMissing
 from datemaker.app.ports import StoreUnavailable
 from datemaker.runtime.bootstrap import Container, bootstrap
 from datemaker.cli.db import db
+from datemaker.cli.event_edit import edit as edit_event
 from datemaker.cli.events import events
 from datemaker.cli.history import history
 from datemaker.cli.meet import meet
@@ -77,6 +78,7 @@ def demo(lazy: LazyContainer, people: int, seed: int) -> None:
 
 
 cli.add_command(db)
+events.add_command(edit_event)  # `events edit`, kept in a module of its own
 cli.add_command(events)
 cli.add_command(history)
 cli.add_command(meet)

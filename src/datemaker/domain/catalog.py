@@ -42,6 +42,16 @@ class EventCatalog(Aggregate):
         self.last_wire_id = max(self.last_wire_id, wire_id)
         self.starts[str(wire_id)] = start
 
+    def move(self, wire_id: int, start: datetime) -> None:
+        """The event now starts at `start` (an operator's edit)."""
+        if str(wire_id) not in self.starts:
+            raise ValueError(f"wire id {wire_id} is not listed")
+        self._moved(wire_id=wire_id, start=start.isoformat())
+
+    @event("Moved")
+    def _moved(self, wire_id: int, start: str) -> None:
+        self.starts[str(wire_id)] = start
+
     def has(self, wire_id: int) -> bool:
         return str(wire_id) in self.starts
 

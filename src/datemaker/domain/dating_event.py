@@ -9,6 +9,7 @@ Time always comes in with the command (`at`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -36,7 +37,7 @@ from datemaker.domain.errors import (
     UnknownReaction,
 )
 from datemaker.domain.ids import event_uuid
-from datemaker.domain import timeline
+from datemaker.domain import event_edits, timeline
 from datemaker.domain.lifecycle import EventState, next_state
 from datemaker.domain.phases import Phase, next_phase
 from datemaker.domain.pairing import NeverMeet, Plan, Unplaced, plan_event, reasons, replan
@@ -362,6 +363,55 @@ class DatingEvent(Aggregate):
             and self.phase == Phase.ROUND.value
             and bool(self.rooms.get(str(self.round_no)))
         )
+
+    # --- an operator's edit -------------------------------------------------
+
+    def edit(self, requested: Mapping[str, Any], by: str, at: datetime) -> dict[str, list[Any]]:
+        """Change what `requested` names (see `event_edits.py` for what may
+        change until when); returns `{field: [old, new]}`, empty (recording
+        nothing) when every value is the one the event has.
+
+        A change that moves the dates while confirmation is open resets the
+        confirmations, and everyone registered is asked again at once, even
+        when confirmation would open only later by the new start: the event
+        stays in REG_CONFIRM. Going back to NOT_STARTED would leave those who
+        confirmed the old time unconfirmed without a word until the new
+        window opens, while the ask is what shows them the new time (the bot
+        reads it from the platform's row). The reminder follows the new
+        timings, counted from this ask."""
+        changes = event_edits.changes_for(self, requested, at)
+        if not changes:
+            return {}
+        self._edited(by=by, at=at, changes=changes)
+        if self.state is EventState.REG_CONFIRM and event_edits.moves_the_dates(changes):
+            self._confirmations_reset(at=at, reason="edited", user_ids=self.registered_user_ids,
+                                      dropped=self.confirmed_user_ids)
+        return changes
+
+    @event("Edited")
+    def _edited(self, by: str, at: datetime, changes: dict[str, list[Any]]) -> None:
+        new = {name: values[1] for name, values in changes.items()}
+        if "start" in new:
+            self.start = datetime.fromisoformat(new["start"])
+        if "timezone" in new:
+            self.timezone = new["timezone"]
+        if "users_limit" in new:
+            self.users_limit = new["users_limit"]
+        if "capacity" in new:
+            self.capacity = new["capacity"]
+        offsets = {name: value for name, value in new.items() if name in event_edits.TIMING_FIELDS}
+        if offsets:
+            self.timings_record = {**self.timings.to_record(), **offsets}
+
+    confirmations_reset = 0  # class default: how often everyone was asked again
+
+    @event("ConfirmationsReset")
+    def _confirmations_reset(self, at: datetime, reason: str, user_ids: list[int], dropped: list[int]) -> None:
+        for entry in self.registrations.values():
+            entry["confirmed"] = False
+        self.confirmation_opened_at = at
+        self.confirmation_reminded = False
+        self.confirmations_reset += 1
 
     # --- the ready check and the start ------------------------------------
 

@@ -130,6 +130,44 @@ def _reason(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
     return [f"reason: {e.get('reason')}"]
 
 
+def duration_text(seconds: Any) -> str:
+    """Seconds as the CLI writes durations: `90s`, `5m`, `1h30m`, `0`."""
+    if not isinstance(seconds, int) or seconds <= 0:
+        return str(seconds)
+    parts, left = [], seconds
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if left >= size:
+            parts.append(f"{left // size}{unit}")
+            left %= size
+    return "".join(parts)
+
+
+def _edited_value(name: str, value: Any, other: Any, zone: ZoneInfo) -> str:
+    if name == "start":
+        when = datetime.fromisoformat(value).astimezone(zone)
+        same_day = datetime.fromisoformat(other).astimezone(zone).date() == when.date()
+        return when.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
+    if name == "capacity" and value is None:
+        return "unlimited"
+    if name in ("start", "timezone", "users_limit", "capacity"):
+        return str(value)
+    return duration_text(value)  # one of the timings, in seconds
+
+
+def _edited(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
+    changed = []
+    for name, (old, new) in (e.get("changes") or {}).items():
+        label = name.replace("_length", "").replace("_", " ")
+        changed.append(f"{label} {_edited_value(name, old, new, zone)} → {_edited_value(name, new, old, zone)}")
+    return [f"edited by {e.get('by')}: {', '.join(changed) or 'nothing'}"]
+
+
+def _confirmations_reset(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
+    dropped = ", ".join(map(str, e.get("dropped") or [])) or "none"
+    asked = ", ".join(map(str, e.get("user_ids") or [])) or "nobody"
+    return [f"confirmations reset ({e.get('reason')}): no longer confirmed: {dropped}; asked again: {asked}"]
+
+
 def _step_failed(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
     retry = e.get("retry_at")
     local = datetime.fromisoformat(retry).astimezone(zone).strftime("%H:%M:%S") if retry else "?"
@@ -153,6 +191,8 @@ DESCRIBERS: dict[str, Callable[[Entry, Plan | None, ZoneInfo], Lines]] = {
     "Skipped": _with_plan,
     "Replanned": _replanned,
     "Cancelled": _reason,
+    "Edited": _edited,
+    "ConfirmationsReset": _confirmations_reset,
     "MarkedReady": _user,
     "RulesAnnounced": lambda e, p, z: ["rules and the ready check sent"],
     "Started": _started,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from datemaker.projections import event_rows, round_rows
+from datemaker.projections import edit_rows, event_rows, round_rows
 from datemaker.projections.changes import Change
 
 Handler = Callable[[Any, Change], None]
@@ -24,6 +24,8 @@ HANDLERS: dict[str, Handler] = {
     "Skipped": event_rows.confirmation_closed,
     "Replanned": event_rows.replanned,
     "Cancelled": event_rows.cancelled,
+    "Edited": edit_rows.edited,
+    "ConfirmationsReset": edit_rows.confirmations_reset,
     "Started": round_rows.started,
     "RoundStarted": round_rows.round_started,
     "RoundEnded": round_rows.round_ended,
