@@ -1,8 +1,8 @@
 """Blocks on real stores: a blocked user cannot register (the bot's command,
 the platform's rows of an operator's event), is taken out of every event not
 running yet (in READY the plan is made again without them, and the event
-then runs without them), can be unblocked, and a block with an end runs out
-on the injected clock."""
+then runs without them) and of the rounds still to come of a running one,
+can be unblocked, and a block with an end runs out on the injected clock."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_a_block_with_an_end_runs_out_on_the_clock(app, moderation, clock):
 
 
 @pytest.mark.postgres
-def test_a_user_blocked_after_registering_leaves_every_event_not_running_yet_and_is_told(postgres_settings, clock):
+def test_a_user_blocked_after_registering_leaves_every_event_and_is_told(postgres_settings, clock):
     app = DatingEvents(env=persistence_env(postgres_settings), clock=clock, retry=FAST_RETRY)
     try:
         seed_users(app)
@@ -104,13 +104,19 @@ def test_a_user_blocked_after_registering_leaves_every_event_not_running_yet_and
         assert states == [EventState.RUNNING, EventState.REG_CONFIRM, EventState.NOT_STARTED]
 
         done = Moderation(app).block(BLOCKED, reason="harassment", by="anna")
-        assert done.recorded and sorted(done.withdrawn_from) == [confirming, later]
-        assert app.get_event(running).is_registered(BLOCKED)  # a running event goes on
+        assert done.recorded and sorted(done.withdrawn_from) == [running, confirming, later]
+        # Out of the rounds still to come of the running event; their dates stand.
+        assert app.get_event(running).left == [BLOCKED] and app.get_event(running).is_registered(BLOCKED)
+        assert type(app.history(running)[-1]).__name__ == "ParticipantLeft"
         assert not app.get_event(confirming).is_registered(BLOCKED) and not app.get_event(later).is_registered(BLOCKED)
         world.deliver()
         told = {m for m in world.message_ids if m.endswith(f":send_user_will_not_take_part_in_event:{BLOCKED}")}
-        assert told == {f"dm:{confirming}:0:send_user_will_not_take_part_in_event:{BLOCKED}",
+        assert told == {f"dm:{running}:0:send_user_will_not_take_part_in_event:{BLOCKED}",
+                        f"dm:{confirming}:0:send_user_will_not_take_part_in_event:{BLOCKED}",
                         f"dm:{later}:0:send_user_will_not_take_part_in_event:{BLOCKED}"}
+        world.run_until(START + timedelta(days=1))
+        plan = app.get_event(running).planned
+        assert all(BLOCKED not in p.user_ids for n in range(2, plan.rounds_count + 1) for p in plan.pairs_in_round(n))
         again = Moderation(app).block(BLOCKED, reason="harassment", by="anna")
         assert not again.recorded and again.withdrawn_from == []
     finally:

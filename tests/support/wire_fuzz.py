@@ -22,7 +22,7 @@ from .raw_amqp import Raw, RawMessage, short_string, table, tagged, timestamp
 
 T = TypeVar("T")
 COMMANDS = ("list_events", "register_event", "cancel_registration", "confirm_registration",
-            "ready_for_event", "rate_partner")
+            "ready_for_event", "rate_partner", "leave_event")
 NEAR_MISSES = ("List_events", "list_event", "list_events2", "listevents", "register-event", "REGISTER_EVENT",
                "rate_partner!", "list_events\x00", "cancel registration", "ready_for_events", "list_events;drop",
                "\u200blist_events", "l\u0131st_events", "{\"list_events\": 1}")

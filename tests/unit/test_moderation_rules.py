@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from datemaker.app.bot_messages import messages_for
-from datemaker.domain.errors import NotRegistered, RegistrationClosed
+from datemaker.domain.errors import AlreadyLeft, NotRegistered
 from datemaker.domain.ids import parse_report_id, report_id, standing_uuid
 from datemaker.domain.lifecycle import EventState
 from datemaker.domain.profile import Profile
@@ -127,10 +127,18 @@ def test_whoever_loses_their_place_with_the_new_plan_is_told():
     assert again.plan == event.plan and not again.is_registered(2)
 
 
-def test_a_running_event_keeps_a_blocked_user():
-    event = confirmed_event(F, M)
+def test_a_running_event_takes_a_blocked_user_out_of_the_rounds_still_to_come():
+    event = confirmed_event(F, M, F, M)
     event.close_confirmation(AT, seed=1)
     event.ready_check = False
     event.begin(START, seed=1)
-    assert event.state is EventState.RUNNING
-    refused(event, lambda: event.remove_blocked(2, START, seed=1), RegistrationClosed)
+    assert event.state is EventState.RUNNING and event.planned.rounds_count == 2
+    partner = event.planned.partner_of(2, 2)
+    event.remove_blocked(2, START, seed=1)
+    (left,) = event.collect_events()[-1:]
+    assert type(left).__name__ == "ParticipantLeft" and left.reason == "blocked" and left.from_round == 2
+    assert event.left == [2] and event.is_registered(2)  # they were there: their dates stand
+    assert event.planned.partner_of(2, 2) is None and event.planned.partner_of(partner, 2) is None
+    assert [(m.user_id, m.command) for m in messages_for(left, event)] == [
+        (2, "send_user_will_not_take_part_in_event")]
+    refused(event, lambda: event.remove_blocked(2, START, seed=1), AlreadyLeft)

@@ -39,6 +39,7 @@ REPLY_KEY = {
     "confirm_registration": "registration_confirmed",
     "ready_for_event": "ready_confirmed",
     "rate_partner": "partner_rated",
+    "leave_event": "left_event",
 }
 # The bot shows ten events: the listing holds the soonest ten one can see
 # (about 2 KB; far under the 16 KiB a reply may take).
@@ -271,6 +272,8 @@ class BotCommandHandler:
                     event.confirm_registration(c.user_id, now)
                 elif c.name == "ready_for_event":
                     event.mark_ready(c.user_id, now)
+                elif c.name == "leave_event":  # out of the rounds still to come (DatingEvent.leave)
+                    event.leave(c.user_id, now, seed=self._rng.randrange(2**63))
                 else:
                     event.rate(c.user_id, c.partner_id or 0, c.reaction or "", now, category=c.category)
         except DomainError as refusal:

@@ -106,11 +106,31 @@ def _groups_formed(recorded: Any, event: DatingEvent) -> list[Outgoing]:
 
 
 def _withdrawn(recorded: Any, event: DatingEvent) -> list[Outgoing]:
-    # Taken out by a moderator's block (a user's own withdrawal needs no word):
-    # told they will not take part; so is whoever a plan made without them leaves out.
-    if getattr(recorded, "reason", None) == "blocked":
+    # Taken out by a moderator's block or an operator (a user's own withdrawal
+    # needs no word): told they will not take part; so is whoever a plan made
+    # without them leaves out.
+    if getattr(recorded, "reason", None) is not None:
         return _to(event, [recorded.user_id], "send_user_will_not_take_part_in_event")
     return []
+
+
+def _participant_left(recorded: Any, event: DatingEvent) -> list[Outgoing]:
+    """Someone left while the rounds ran. Taken out by someone else, they are
+    told they will not take part (their own leave is answered by its reply).
+    Their partner of the round under way is alone for the rest of it: told to
+    rest until it ends (the break message to a bot without the sit-out one).
+    Everyone else hears of the new plan at the next round's start, as usual."""
+    messages = []
+    if recorded.reason is not None:
+        messages += _to(event, [recorded.user_id], "send_user_will_not_take_part_in_event")
+    if recorded.partner_id is not None and event.takes_part(recorded.partner_id):
+        round_no = recorded.round_no
+        rest = {"round": round_no, "ends_at": event.timings.round_ends_at(event.start, round_no).isoformat(),
+                "reason": "partner_left"}
+        # Tagged: the break message of this round's end has the plain id.
+        messages += _to(event, [recorded.partner_id], "send_sit_out_message", rest, round_no, "send_break_message",
+                        tag="partner_left")
+    return messages
 
 
 def _replanned(recorded: Any, event: DatingEvent) -> list[Outgoing]:
@@ -122,8 +142,11 @@ def _skipped(recorded: Any, event: DatingEvent) -> list[Outgoing]:
 
 
 def _participants(event: DatingEvent) -> set[int]:
+    """Placed, still registered, and not gone while the rounds ran: someone
+    who left is sent nothing more of the rounds."""
     plan = event.planned
-    return {uid for uid in (plan.placed_user_ids if plan else ()) if event.is_registered(uid)}
+    left = set(event.left)
+    return {uid for uid in (plan.placed_user_ids if plan else ()) if event.is_registered(uid) and uid not in left}
 
 
 def _rules_announced(recorded: Any, event: DatingEvent) -> list[Outgoing]:
@@ -169,11 +192,12 @@ def _round_started(recorded: Any, event: DatingEvent) -> list[Outgoing]:
     # Whoever sits out is told so; a bot without the sit-out message gets
     # the break message, never silence.
     rest = {"round": round_no, "ends_at": ends_at}
-    resting = {s.user_id for s in plan.sit_outs(round_no)}
+    participants = _participants(event)
+    resting = {s.user_id for s in plan.sit_outs(round_no)} & participants
     messages += _to(event, resting, "send_sit_out_message", rest, round_no, "send_break_message")
     # Groups whose rounds are all over wait for the others' last rounds.
     dated = {uid for pair in plan.pairs_in_round(round_no) for uid in pair.user_ids}
-    done = _participants(event) - dated - resting
+    done = participants - dated - resting
     messages += _to(event, done, "send_sit_out_message", {**rest, "reason": MET_ALL_PARTNERS}, round_no,
                     "send_break_message")
     return messages
@@ -187,16 +211,19 @@ def _round_ended(recorded: Any, event: DatingEvent) -> list[Outgoing]:
     assert plan is not None
     messages: list[Outgoing] = []
     partners = set()
+    participants = _participants(event)
     for pair in sorted(plan.pairs_in_round(round_no), key=lambda p: (p.a, p.b)):
         if event.room_of(round_no, pair.a, pair.b) is None:
             continue  # they had no date this round (no room): nothing to rate, already resting
         partners |= {pair.a, pair.b}
         for me, partner in ((pair.a, pair.b), (pair.b, pair.a)):
-            messages.append(Outgoing(event.wire_id, me, "send_partner_rating_request", {"partner_id": partner}, round_no))
+            if me in participants:  # someone who left may still rate, unasked
+                asked = {"partner_id": partner}
+                messages.append(Outgoing(event.wire_id, me, "send_partner_rating_request", asked, round_no))
     if recorded.phase == Phase.BREAK.value:
-        messages += _to(event, partners, "send_break_message", round_no=round_no)
+        messages += _to(event, partners & participants, "send_break_message", round_no=round_no)
     else:
-        messages += _to(event, plan.placed_user_ids, "send_final_dating_message")
+        messages += _to(event, participants, "send_final_dating_message")
     return messages
 
 
@@ -212,7 +239,7 @@ def _finished(recorded: Any, event: DatingEvent) -> list[Outgoing]:
 
 
 def _cancelled(recorded: Any, event: DatingEvent) -> list[Outgoing]:
-    return _to(event, event.registered_user_ids, "send_event_cancelled")
+    return _to(event, set(event.registered_user_ids) - set(event.left), "send_event_cancelled")
 
 
 _BUILDERS = {
@@ -223,6 +250,7 @@ _BUILDERS = {
     "GroupsFormed": _groups_formed,
     "RegistrationCancelled": _withdrawn,
     "Replanned": _replanned,
+    "ParticipantLeft": _participant_left,
     "Skipped": _skipped,
     "RulesAnnounced": _rules_announced,
     "Started": _started,

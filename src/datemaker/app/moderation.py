@@ -2,8 +2,10 @@
 
 A block is recorded on the user's standing (domain/standing.py) together
 with, in the same transaction, the user's withdrawal from every event that
-is not running yet (in READY, the plan is made again without them) and the
-user's row of the blocks table, which every save that registers someone
+is not running yet (in READY, the plan is made again without them), their
+leaving every running event they still have rounds to come in (the rounds
+re-paired without them, as when someone leaves: `DatingEvent.leave`), and
+the user's row of the blocks table, which every save that registers someone
 reads under the event store's write lock. A registration saved while the
 block was being recorded (it saw no block yet) is caught by one more pass
 over the events right after: from then on no registration can be saved."""
@@ -18,7 +20,7 @@ from datetime import datetime, timedelta
 from eventsourcing.application import AggregateNotFoundError
 
 from datemaker.app.dating_events import DatingEvents
-from datemaker.domain.dating_event import WITHDRAWAL_OPEN, DatingEvent
+from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent
 from datemaker.domain.ids import parse_report_id, standing_uuid
 from datemaker.domain.standing import NotBlocked, UnknownReport, UserStanding
@@ -35,7 +37,7 @@ NeverMeet = Callable[[DatingEvent], Iterable[Iterable[int]]]
 @dataclass(frozen=True)
 class BlockDone:
     recorded: bool  # False: a block on the same terms was already in force
-    withdrawn_from: list[int]  # wire ids of the events the user was taken out of
+    withdrawn_from: list[int]  # wire ids of the events the user was taken out of (running ones too)
 
 
 class Moderation:
@@ -59,7 +61,7 @@ class Moderation:
 
     def block(self, user_id: int, *, reason: str, by: str, until: datetime | None = None,
               report_id: str | None = None) -> BlockDone:
-        """Block the user and withdraw them from the events not running yet.
+        """Block the user and take them out of their events (see the module).
         Blocking again on the same terms records nothing but still withdraws
         (a registration that slipped in is taken out)."""
         now = self.app.clock()
@@ -77,7 +79,7 @@ class Moderation:
         return BlockDone(done.recorded, done.withdrawn_from + later)
 
     def withdraw_blocked(self, user_id: int) -> list[int]:
-        """Take a blocked user out of every event not running yet."""
+        """Take a blocked user out of every event that still allows it."""
 
         def attempt() -> list[int]:
             now = self.app.clock()
@@ -150,11 +152,12 @@ class Moderation:
     # --- internals ----------------------------------------------------------
 
     def _withdrawals(self, user_id: int, now: datetime) -> list[DatingEvent]:
-        """The events not running yet, with the user taken out (unsaved)."""
+        """The events the user is still in (not started, or rounds to come),
+        with the user taken out (unsaved)."""
         changed = []
         for wire_id in self.app.upcoming_wire_ids(now - LOOKBACK):
             event = self.app.get_event(wire_id)
-            if event.is_registered(user_id) and event.state in WITHDRAWAL_OPEN:
+            if event.may_leave(user_id):
                 event.remove_blocked(user_id, now, seed=self._rng.randrange(2**63), never_meet=self.never_meet(event))
                 changed.append(event)
         return changed

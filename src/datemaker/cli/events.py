@@ -1,4 +1,4 @@
-"""`datemaker events create|list|cancel`: the operator's view of events."""
+"""`datemaker events create|list|cancel|remove`: the operator's view of events."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from datemaker.cli.event_removal import remove
 from datemaker.cli.params import DURATION, INSTANT, TIME_ZONE
 from datemaker.domain.timings import Timings
 
@@ -45,7 +46,10 @@ def event_timings(durations: dict[str, Any], settings: Any) -> Timings:
 
 @click.group()
 def events() -> None:
-    """Create, list and cancel dating events."""
+    """Create, list and cancel dating events; take someone out of one."""
+
+
+events.add_command(remove)
 
 
 @events.command("create")

@@ -33,7 +33,7 @@ def moderator(given: str | None) -> str:
 
 def withdrawn_text(done: BlockDone) -> str:
     if not done.withdrawn_from:
-        return "registered in no event that has not started"
+        return "in no event that has not started or still has rounds to come"
     return "withdrawn from event(s) " + ", ".join(map(str, done.withdrawn_from))
 
 
@@ -49,7 +49,8 @@ def users() -> None:
 @click.option("--by", "by", type=WORD, help="who blocks [default: the OS user]")
 @click.pass_obj
 def block(lazy: Any, user_id: int, reason: str, until: datetime | None, by: str | None) -> None:
-    """Block USER_ID: no new registrations, and out of every event not running yet."""
+    """Block USER_ID: no new registrations, out of every event not running
+    yet, and out of the rounds still to come of a running one."""
     container = lazy.get()
     if until is not None and until.tzinfo is None:
         until = until.replace(tzinfo=ZoneInfo(container.settings.display_timezone))

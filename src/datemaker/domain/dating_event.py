@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate, event
 
 from datemaker.domain.errors import (
     AlreadyConfirmed,
+    AlreadyLeft,
     AlreadyRegistered,
     ConfirmationClosed,
     EventFull,
@@ -27,6 +28,7 @@ from datemaker.domain.errors import (
     IllegalTransition,
     AlreadyReady,
     AlreadyReported,
+    DomainError,
     InvalidSchedule,
     NotParticipant,
     NotRegistered,
@@ -34,13 +36,14 @@ from datemaker.domain.errors import (
     RatingClosed,
     ReadyCheckClosed,
     RegistrationClosed,
+    RoundsOver,
     UnknownReaction,
 )
 from datemaker.domain.ids import event_uuid
 from datemaker.domain import event_edits, timeline
 from datemaker.domain.lifecycle import EventState, next_state
 from datemaker.domain.phases import Phase, next_phase
-from datemaker.domain.pairing import NeverMeet, Plan, Unplaced, plan_event, reasons, replan
+from datemaker.domain.pairing import NeverMeet, Plan, Unplaced, midway, plan_event, reasons, replan
 from datemaker.domain.parsed_records import parsed, remember
 from datemaker.domain.profile import Profile
 from datemaker.domain.standing import BLOCKED
@@ -56,6 +59,7 @@ ATTENDANCE_OPEN = frozenset({EventState.RUNNING, EventState.FINISHED, EventState
 DEFAULT_USERS_LIMIT = 20
 REACTIONS = ("like", "dislike", "report")
 REPORT_CATEGORIES = ("harassment", "no_show", "fake_profile", "inappropriate", "other")
+REMOVED = "removed"  # why someone left: an operator took them out (their word is the note)
 
 
 class DatingEvent(Aggregate):
@@ -210,43 +214,10 @@ class DatingEvent(Aggregate):
         self._registration_cancelled(user_id=user_id, at=at)
 
     @event("RegistrationCancelled")
-    def _registration_cancelled(self, user_id: int, at: datetime, reason: str | None = None) -> None:
+    def _registration_cancelled(self, user_id: int, at: datetime, reason: str | None = None,
+                                note: str | None = None) -> None:
         withdrawn = self.registrations.pop(str(user_id))
         self.withdrawn_profiles[str(user_id)] = withdrawn["profile"]
-
-    def remove_blocked(self, user_id: int, at: datetime, seed: int, never_meet: NeverMeet = ()) -> None:
-        """A moderator blocked the user: their registration is withdrawn
-        (reason `blocked`) and, once groups are fixed (READY), the plan is
-        made again without them, recorded whole as `Replanned`; whoever
-        loses their place with it is named. Refused once the event runs."""
-        self._require_not_over("withdraw a blocked user")
-        if not self.is_registered(user_id):
-            raise NotRegistered(f"user {user_id} is not registered")
-        if self.state not in WITHDRAWAL_OPEN:
-            raise RegistrationClosed(f"registrations are locked while the event is {self.state.name}")
-        planned = self.planned
-        self._registration_cancelled(user_id=user_id, at=at, reason=BLOCKED)
-        if self.state is not EventState.READY or planned is None or user_id not in planned.placed_user_ids:
-            return
-        present = sorted(uid for uid in planned.placed_user_ids if self.is_registered(uid))
-        known = planned.placed_user_ids | planned.unplaced_user_ids
-        plan = replan(
-            planned,
-            present,
-            from_round=1,
-            forbidden=never_meet,
-            seed=seed,
-            participants={uid: Profile.from_record(self._snapshot_of(uid)) for uid in known},
-        )
-        unplaced = tuple(Unplaced(u.user_id, BLOCKED) if u.user_id == user_id else u for u in plan.unplaced)
-        plan = replace(plan, unplaced=unplaced)
-        lost = sorted(set(present) - plan.placed_user_ids)
-        self._replanned(at=at, reason=BLOCKED, removed=[user_id], lost_place=lost, plan=remember(plan.record, plan))
-
-    @event("Replanned")
-    def _replanned(self, at: datetime, reason: str, removed: list[int], lost_place: list[int],
-                   plan: dict[str, Any]) -> None:
-        self.plan = plan
 
     def confirm_registration(self, user_id: int, at: datetime) -> None:
         self._require_not_over("confirm a registration")
@@ -261,6 +232,115 @@ class DatingEvent(Aggregate):
     @event("RegistrationConfirmed")
     def _registration_confirmed(self, user_id: int, at: datetime) -> None:
         self.registrations[str(user_id)]["confirmed"] = True
+
+    # --- leaving -----------------------------------------------------------
+
+    def remove_blocked(self, user_id: int, at: datetime, seed: int, never_meet: NeverMeet = ()) -> None:
+        """A moderator blocked the user: they leave the event (`leave`, reason `blocked`)."""
+        self.leave(user_id, at, seed, reason=BLOCKED, never_meet=never_meet)
+
+    # Class default (not a field): histories recorded before anyone could leave a running event.
+    left: tuple[int, ...] | list[int] = ()  # who left (or was taken out) while the rounds ran
+
+    def takes_part(self, user_id: int) -> bool:
+        """Placed in the plan, still registered, and not gone while the rounds ran."""
+        planned = self.planned
+        return bool(planned and planned.group_of(user_id) is not None and self.is_registered(user_id)
+                    and user_id not in self.left)
+
+    def may_leave(self, user_id: int) -> bool:
+        return self._leave_refused(user_id) is None
+
+    def leave(self, user_id: int, at: datetime, seed: int, reason: str | None = None,
+              never_meet: NeverMeet = (), note: str | None = None) -> None:
+        """The user leaves the event (`reason` None), or is taken out of it
+        (`removed` by an operator, whose one word is the `note`; `blocked`).
+        Until the start the registration is withdrawn (`RegistrationCancelled`
+        with the reason), and once groups are fixed (READY) the plan is made
+        again without them, recorded whole as `Replanned`, naming whoever
+        loses their place with it. While the rounds run (`ParticipantLeft`):
+        the round under way stays as it is (their date in it counts as held)
+        and the rounds still to come are re-paired without them
+        (pairing/midway.py). Refused when the event is over, they are not
+        registered, have no place in the running event, left already, or the
+        last round is over."""
+        refused = self._leave_refused(user_id)
+        if refused is not None:
+            raise refused
+        planned = self.planned
+        if self.state is EventState.RUNNING:
+            assert planned is not None
+            self._leave_the_rounds(planned, user_id, at, seed, reason, note)
+            return
+        if note is None:
+            self._registration_cancelled(user_id=user_id, at=at, reason=reason)
+        else:
+            self._registration_cancelled(user_id=user_id, at=at, reason=reason, note=note)
+        if self.state is not EventState.READY or planned is None or user_id not in planned.placed_user_ids:
+            return
+        present = sorted(uid for uid in planned.placed_user_ids if self.is_registered(uid))
+        known = planned.placed_user_ids | planned.unplaced_user_ids
+        plan = replan(
+            planned,
+            present,
+            from_round=1,
+            forbidden=never_meet,
+            seed=seed,
+            participants={uid: Profile.from_record(self._snapshot_of(uid)) for uid in known},
+        )
+        why = BLOCKED if reason == BLOCKED else reasons.LEFT
+        unplaced = tuple(Unplaced(u.user_id, why) if u.user_id == user_id else u for u in plan.unplaced)
+        plan = replace(plan, unplaced=unplaced)
+        lost = sorted(set(present) - plan.placed_user_ids)
+        self._replanned(at=at, reason=reason or reasons.LEFT, removed=[user_id], lost_place=lost,
+                        plan=remember(plan.record, plan))
+
+    def _leave_refused(self, user_id: int) -> DomainError | None:
+        if self.state.is_over:
+            return EventOver(self.state.name, "leave")
+        if user_id in self.left:
+            return AlreadyLeft(f"user {user_id} left event {self.wire_id} already")
+        if not self.is_registered(user_id):
+            return NotRegistered(f"user {user_id} is not registered")
+        if self.state in WITHDRAWAL_OPEN:
+            return None
+        if not self.takes_part(user_id):
+            return NotParticipant(f"user {user_id} has no place in this event")
+        if self.phase == Phase.FINAL.value:
+            return RoundsOver(f"the last round of event {self.wire_id} is over")
+        return None
+
+    def _leave_the_rounds(self, planned: Plan, user_id: int, at: datetime, seed: int, reason: str | None,
+                          note: str | None) -> None:
+        from_round = self.round_no + 1
+        members = planned.group_of(user_id).user_ids  # placed: `_leave_refused` saw to it
+        staying = [uid for uid in members if uid != user_id and self.takes_part(uid)]
+        plan = midway.without(
+            planned, user_id, staying, from_round,
+            forbidden=self.reported_here(),
+            seed=seed,
+            participants={uid: Profile.from_record(self._snapshot_of(uid)) for uid in members},
+        )
+        # Their date of the round under way: the partner is alone for the rest of it.
+        partner = planned.partner_of(user_id, self.round_no) if self.phase == Phase.ROUND.value else None
+        if partner is not None and self.room_of(self.round_no, user_id, partner) is None:
+            partner = None  # that pair had no room: resting already
+        self._participant_left(
+            user_id=user_id, at=at, reason=reason, note=note, round_no=self.round_no, from_round=from_round,
+            partner_id=partner, plan=None if plan is planned else remember(plan.record, plan),
+        )
+
+    @event("ParticipantLeft")
+    def _participant_left(self, user_id: int, at: datetime, reason: str | None, note: str | None, round_no: int,
+                          from_round: int, partner_id: int | None, plan: dict[str, Any] | None) -> None:
+        self.left = [*self.left, user_id]
+        if plan is not None:  # None: no rounds still to come for their group
+            self.plan = plan
+
+    @event("Replanned")
+    def _replanned(self, at: datetime, reason: str, removed: list[int], lost_place: list[int],
+                   plan: dict[str, Any]) -> None:
+        self.plan = plan
 
     # --- lifecycle --------------------------------------------------------
 

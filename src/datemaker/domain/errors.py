@@ -87,3 +87,15 @@ class UserBlocked(DomainError):
     """A moderator blocked the user: no new registrations."""
 
     reason = "blocked"
+
+
+class AlreadyLeft(DomainError):
+    """They left the event (or were taken out of it) while it ran: once."""
+
+    reason = "already_left"
+
+
+class RoundsOver(DomainError):
+    """The last round is over: there are no rounds left to leave."""
+
+    reason = "rounds_over"

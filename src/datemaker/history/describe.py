@@ -14,7 +14,7 @@ from datemaker.domain.pairing import Plan
 from datemaker.history.timeline import Entry
 
 Lines = list[str]  # the headline first, then detail lines
-PLAN_CARRIERS = ("GroupsFormed", "Skipped", "Started", "Replanned")  # events that record a plan
+PLAN_CARRIERS = ("GroupsFormed", "Skipped", "Started", "Replanned", "ParticipantLeft")  # events that record a plan
 
 
 def pair_text(a: Any, b: Any) -> str:
@@ -61,8 +61,12 @@ def _registered(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
     return [f"user {e.get('user_id')}" + (f" ({about})" if about else "")]
 
 
+def _why(e: Entry) -> str:
+    return ": ".join(str(word) for word in (e.get("reason"), e.get("note")) if word)
+
+
 def _user(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
-    return [f"user {e.get('user_id')}" + (f" ({e.get('reason')})" if e.get("reason") else "")]
+    return [f"user {e.get('user_id')}" + (f" ({_why(e)})" if _why(e) else "")]
 
 
 def _replanned(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
@@ -70,6 +74,27 @@ def _replanned(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
     lost = ", ".join(map(str, e.get("lost_place") or []))
     head = f"without {removed} ({e.get('reason')}): {plan.rounds_count if plan else 0} round(s)"
     return [head + (f"; no place any more: {lost}" if lost else ""), *(plan_lines(plan) if plan else [])]
+
+
+def _left(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
+    """Someone left while the rounds ran: why, their date cut short, and the
+    rounds still to come as re-paired (those already started stay)."""
+    who, why = e.get("user_id"), _why(e)
+    head = f"user {who} " + (f"taken out ({why})" if why else "left") + f" during round {e.get('round_no')}"
+    if e.get("partner_id") is not None:
+        head += f"; {e.get('partner_id')} rests for the rest of it"
+    if e.get("plan") is None or plan is None:
+        return [head + "; no rounds to come for their group"]
+    first = e.get("from_round")
+    lines = [head + f"; rounds {first}-{plan.rounds_count} re-paired without them"]
+    group = next((g for g in plan.groups if who in g.user_ids), None)
+    for planned in group.rounds if group else ():
+        if planned.number >= first:
+            pairs = ", ".join(pair_text(p.a, p.b) for p in planned.pairs) or "no dates"
+            rest = "; ".join(f"{s.user_id} ({s.reason})" for s in planned.sit_outs)
+            line = f"  group {group.number} round {planned.number}: {pairs}"
+            lines.append(line + (f"; sits out: {rest}" if rest else ""))
+    return lines
 
 
 def _with_plan(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
@@ -190,6 +215,7 @@ DESCRIBERS: dict[str, Callable[[Entry, Plan | None, ZoneInfo], Lines]] = {
     "GroupsFormed": _with_plan,
     "Skipped": _with_plan,
     "Replanned": _replanned,
+    "ParticipantLeft": _left,
     "Cancelled": _reason,
     "Edited": _edited,
     "ConfirmationsReset": _confirmations_reset,

@@ -108,6 +108,7 @@ def summary(event: DatingEvent) -> dict[str, Any]:
         "confirmed_user_ids": event.confirmed_user_ids,
         "withdrawn_user_ids": withdrawn,
         "no_shows": list(event.no_shows),
+        "left": list(event.left),  # gone while the rounds ran
         "round": event.round_no or None,
         "phase": event.phase or None,
         "plan": plan_summary(event),

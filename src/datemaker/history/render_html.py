@@ -59,6 +59,7 @@ def _summary(facts: dict[str, Any], history: History) -> str:
         ("withdrawn", ", ".join(map(str, facts["withdrawn_user_ids"])) or "none"),
         ("round", f"{facts['round']} ({facts['phase']})" if facts["round"] else "none under way"),
         ("no-shows", ", ".join(map(str, facts["no_shows"])) or "none"),
+        ("left while the rounds ran", ", ".join(map(str, facts.get("left", []))) or "none"),
         ("matches", ", ".join(f"{a} + {b}" for a, b in facts["matches"]) or "none"),
     ]
     return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in items) + "</dl>"

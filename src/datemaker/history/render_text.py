@@ -32,6 +32,8 @@ def summary_lines(facts: dict[str, Any]) -> list[str]:
     ]
     if facts["no_shows"]:
         lines.append("no-shows: " + ", ".join(map(str, facts["no_shows"])))
+    if facts.get("left"):
+        lines.append("left while the rounds ran: " + ", ".join(map(str, facts["left"])))
     plan = facts["plan"]
     if plan is None:
         lines.append("plan: not fixed yet")

@@ -139,7 +139,7 @@ class Reports:
         return {
             "user_id": user_id,
             "profile": entry["profile"] if entry else event.withdrawn_profiles.get(key),
-            "registration": "registered" if entry else "withdrawn",
+            "registration": "left" if user_id in event.left else "registered" if entry else "withdrawn",
             "ready": user_id in event.ready,
             "no_show": user_id in event.no_shows,
             "blocked": standing.block_in_force(self.app.clock()) if standing else None,

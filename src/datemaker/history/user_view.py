@@ -102,7 +102,8 @@ def event_view(app: DatingEvents, event: DatingEvent, user_id: int) -> EventView
         "start": event.start.astimezone(zone).isoformat(),
         "timezone": event.timezone,
         "state": event.state.name,
-        "registration": "registered" if event.is_registered(user_id) else "withdrawn",
+        "registration": ("left" if user_id in event.left
+                         else "registered" if event.is_registered(user_id) else "withdrawn"),
         "confirmed": event.is_confirmed(user_id),
         "ready": user_id in event.ready,
         "no_show": user_id in event.no_shows,

@@ -23,6 +23,7 @@ HANDLERS: dict[str, Handler] = {
     "GroupsFormed": event_rows.confirmation_closed,
     "Skipped": event_rows.confirmation_closed,
     "Replanned": event_rows.replanned,
+    "ParticipantLeft": round_rows.participant_left,
     "Cancelled": event_rows.cancelled,
     "Edited": edit_rows.edited,
     "ConfirmationsReset": edit_rows.confirmations_reset,

@@ -23,9 +23,30 @@ def started(cur: Any, change: Change) -> None:
     e, event_id = change.recorded, change.event_id
     plan = Plan.from_record(change.plan)  # Started records it only when re-paired
     replace_groups(cur, event_id, plan)
-    cur.execute("DELETE FROM datemaker.round_pairs WHERE event_id = %s", (event_id,))
-    cur.execute("DELETE FROM datemaker.round_sit_outs WHERE event_id = %s", (event_id,))
-    rounds = range(1, plan.rounds_count + 1)
+    _rounds_from(cur, event_id, plan, 1)
+    cur.execute(
+        "UPDATE datemaker.event_stats SET no_shows = %s, participants = %s, rounds = %s WHERE event_id = %s",
+        (len(e.no_shows), len(plan.placed_user_ids), plan.rounds_count, event_id),
+    )
+    if e.round_no:
+        _round_began(cur, change, e.round_no, e.rooms)
+
+
+def participant_left(cur: Any, change: Change) -> None:
+    """Someone left while the rounds ran: the rounds still to come as
+    re-paired without them; the rounds already started keep their rows."""
+    if change.recorded.plan is None:
+        return  # no rounds still to come for their group
+    plan = Plan.from_record(change.recorded.plan)
+    replace_groups(cur, change.event_id, plan)
+    _rounds_from(cur, change.event_id, plan, change.recorded.from_round)
+
+
+def _rounds_from(cur: Any, event_id: int, plan: Plan, first: int) -> None:
+    """The dates and sit-outs of rounds `first`.. as the plan has them."""
+    cur.execute("DELETE FROM datemaker.round_pairs WHERE event_id = %s AND round_no >= %s", (event_id, first))
+    cur.execute("DELETE FROM datemaker.round_sit_outs WHERE event_id = %s AND round_no >= %s", (event_id, first))
+    rounds = range(first, plan.rounds_count + 1)
     cur.executemany(
         "INSERT INTO datemaker.round_pairs (event_id, round_no, user_a, user_b, group_no, score)"
         " VALUES (%s, %s, %s, %s, %s, %s)",
@@ -35,12 +56,6 @@ def started(cur: Any, change: Change) -> None:
         "INSERT INTO datemaker.round_sit_outs (event_id, round_no, user_id, reason) VALUES (%s, %s, %s, %s)",
         [(event_id, n, s.user_id, s.reason) for n in rounds for s in plan.sit_outs(n)],
     )
-    cur.execute(
-        "UPDATE datemaker.event_stats SET no_shows = %s, participants = %s, rounds = %s WHERE event_id = %s",
-        (len(e.no_shows), len(plan.placed_user_ids), plan.rounds_count, event_id),
-    )
-    if e.round_no:
-        _round_began(cur, change, e.round_no, e.rooms)
 
 
 def round_started(cur: Any, change: Change) -> None:

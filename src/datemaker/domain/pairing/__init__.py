@@ -18,6 +18,7 @@ Where the rules live:
     colouring.py      other groups: the least rounds the shape allows
     ordering.py       round order when sit-outs are forced
     replan.py         re-pairing once we know who came
+    midway.py         re-pairing the rounds to come when someone leaves mid-event
     model.py          the plan as frozen, JSON-friendly values
     reasons.py        the reason codes recorded with every decision
 """

@@ -7,11 +7,13 @@ from __future__ import annotations
 NO_COMPATIBLE_PARTNER = "no_compatible_partner"  # nobody confirmed may date them
 GROUP_LIMIT_REACHED = "group_limit_reached"  # partners exist, their groups are full
 NO_SHOW = "no_show"  # absent when the event (re)started
+LEFT = "left"  # left the event, or was taken out of it, after groups were fixed
 
 # Why a placed person sits out one round.
 TURN_TO_SIT_OUT = "turn_to_sit_out"  # their side is larger; sit-outs go in turn
 NO_FREE_PARTNER = "no_free_partner"  # their remaining partners date others this round
 MET_ALL_PARTNERS = "met_all_partners"  # nobody left in the group for them to meet
+# (and LEFT: out of the rounds still to come, see midway.py)
 
 # Why a round holds the dates it holds (and comes where it comes).
 BEST_SCORE_FIRST = "best_score_first"  # round 1: the best possible set of dates
@@ -33,8 +35,8 @@ DISLIKED = "disliked"  # a dislike in an earlier event (either way, or both ways
 MET_RECENTLY = "met_recently"  # a date in one of their last few events
 FORBIDDEN = "forbidden"  # the caller forbade the pair without saying why
 
-UNPLACED_REASONS = frozenset({NO_COMPATIBLE_PARTNER, GROUP_LIMIT_REACHED, NO_SHOW})
-SIT_OUT_REASONS = frozenset({TURN_TO_SIT_OUT, NO_FREE_PARTNER, MET_ALL_PARTNERS, NO_SHOW})
+UNPLACED_REASONS = frozenset({NO_COMPATIBLE_PARTNER, GROUP_LIMIT_REACHED, NO_SHOW, LEFT})
+SIT_OUT_REASONS = frozenset({TURN_TO_SIT_OUT, NO_FREE_PARTNER, MET_ALL_PARTNERS, NO_SHOW, LEFT})
 
 
 def replanned(reason: str) -> str:
