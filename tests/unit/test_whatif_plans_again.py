@@ -28,7 +28,7 @@ def profile(uid: int) -> Profile:
 
 
 def played(people=(*MEN, *WOMEN), *, users_limit=10, ready_check=True, absent=(NO_SHOW,), never_meet=(),
-           blocked=None) -> tuple[DatingEvent, list]:
+           blocked=None, left_in_round=None) -> tuple[DatingEvent, list]:
     """An event from scheduling to FINISHED; (its state, what it recorded)."""
     event = new_event(users_limit=users_limit, ready_check=ready_check)
     for uid in people:
@@ -46,6 +46,9 @@ def played(people=(*MEN, *WOMEN), *, users_limit=10, ready_check=True, absent=(N
     event.begin(START + timedelta(minutes=2), seed=99)
     timings, rounds = event.timings, event.planned.rounds_count
     for n in range(1, rounds + 1):
+        if n == left_in_round:  # someone leaves while the rounds run: later rounds re-paired
+            event.leave(2, timings.round_starts_at(START, n) + timedelta(minutes=1), seed=5)
+            event.leave(12, timings.round_starts_at(START, n) + timedelta(minutes=2), seed=6)
         event.end_round(timings.round_ends_at(START, n))
         if n < rounds:
             event.start_round(timings.round_starts_at(START, n + 1))
@@ -73,8 +76,9 @@ def what_if(recorded, **options):
         {"ready_check": False, "absent": ()},
         {"never_meet": {(1, 11): ("reported",), (2, 12): ("met_recently",)}},
         {"users_limit": 4},
+        {"left_in_round": 2, "absent": ()},
     ],
-    ids=["no-show", "all-came", "blocked", "no-ready-check", "kept-apart", "small-groups"],
+    ids=["no-show", "all-came", "blocked", "no-ready-check", "kept-apart", "small-groups", "left-mid-event"],
 )
 def test_with_the_events_own_settings_the_plan_is_exactly_the_one_that_ran(case):
     event, recorded = played(**case)

@@ -4,10 +4,11 @@ settings from what its history recorded, writing nothing.
 The inputs are the ones the pairing had then: who was confirmed when
 confirmation closed, with their profiles as recorded at registration; the
 pairs each recorded plan kept apart ("never again") and the seed it was made
-with; who left while the plan stood (each `Replanned` before the start); and
-who was there at the start. The what-if takes the steps the event took, in
-order (the plan at the close, each re-plan in READY, the re-pairing of the
-present at the start), each with the seed and the kept-apart pairs recorded
+with; who left while the plan stood (each `Replanned` before the start);
+who was there at the start; and who left while the rounds ran
+(`ParticipantLeft`). The what-if takes the steps the event took, in order
+(the plan at the close, each re-plan in READY, the re-pairing of the present
+at the start, each re-pairing from the round someone left on), each with the seed and the kept-apart pairs recorded
 for that step, so with the event's own settings it gives back exactly the
 plan that ran. Nothing is asked of the store but the event's history."""
 
@@ -21,7 +22,7 @@ from typing import Any
 from datemaker.app.dating_events import DatingEvents
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.lifecycle import EventState
-from datemaker.domain.pairing import Plan, Unplaced, plan_event, replan
+from datemaker.domain.pairing import Plan, Unplaced, midway, plan_event, replan
 from datemaker.domain.profile import Profile
 
 PLANNED_AT_CLOSE = ("GroupsFormed", "Skipped")
@@ -92,6 +93,16 @@ class Start:
 
 
 @dataclass(frozen=True)
+class Leave:
+    """Someone taken out while the rounds ran (`ParticipantLeft`): from which
+    round on, with the seed and kept-apart pairs its re-pairing recorded."""
+
+    user_id: int
+    from_round: int
+    plan: Plan
+
+
+@dataclass(frozen=True)
 class Recorded:
     """The planning's inputs as the history holds them."""
 
@@ -101,6 +112,7 @@ class Recorded:
     removals: tuple[Removal, ...]  # re-plans before the start, in order
     start: Start | None  # None: the event never started
     later_replans: int  # re-plans recorded after the start (not replayed)
+    leaves: tuple[Leave, ...] = ()  # who left while the rounds ran, in order
 
 
 @dataclass(frozen=True)
@@ -132,6 +144,7 @@ def read_recorded(recorded: Iterable[Any]) -> Recorded:
     removals: list[Removal] = []
     start: Start | None = None
     later = 0
+    leaves: list[Leave] = []
     before_start: tuple[Plan | None, frozenset[int]] = (None, frozenset())
     for domain_event in recorded:
         kind = type(domain_event).__name__
@@ -149,6 +162,9 @@ def read_recorded(recorded: Iterable[Any]) -> Recorded:
             removals.append(Removal(removed, reason, registered(state), Plan.from_record(domain_event.plan)))
         elif kind == "Replanned":
             later += 1
+        elif kind == "ParticipantLeft" and getattr(domain_event, "plan", None) is not None:
+            leaves.append(Leave(int(domain_event.user_id), int(domain_event.from_round),
+                                Plan.from_record(domain_event.plan)))
         elif kind == "Started":
             plan_before, still = before_start
             asked = plan_before.placed_user_ids if plan_before else frozenset()
@@ -162,7 +178,7 @@ def read_recorded(recorded: Iterable[Any]) -> Recorded:
                             "only an event that is over is planned again")
     if first is None or state.planned is None:
         raise NotReplayable(f"event {state.wire_id} was never planned ({state.state.name} before confirmation closed)")
-    return Recorded(state, confirmed, first, tuple(removals), start, later)
+    return Recorded(state, confirmed, first, tuple(removals), start, later, tuple(leaves))
 
 
 def registered(state: DatingEvent) -> frozenset[int]:
@@ -198,7 +214,23 @@ def plan_again(recorded: Recorded, now: Setting) -> tuple[Plan, Presence | None]
         plan = after_removal(plan, removal, people)
     if recorded.start is None:
         return plan, None
-    return at_the_start(plan, recorded.start, now.ready_check, people)
+    plan, presence = at_the_start(plan, recorded.start, now.ready_check, people)
+    gone: set[int] = set()
+    for leave in recorded.leaves:
+        plan = while_running(plan, leave, gone, people)
+        gone.add(leave.user_id)
+    return plan, presence
+
+
+def while_running(plan: Plan, leave: Leave, gone: set[int], people: Mapping[int, Profile]) -> Plan:
+    """As the aggregate does it: the leaver's group re-paired from the same
+    round on, the others untouched; nothing when they have no place here."""
+    group = plan.group_of(leave.user_id)
+    if group is None:
+        return plan
+    staying = [uid for uid in group.user_ids if uid != leave.user_id and uid not in gone]
+    return midway.without(plan, leave.user_id, staying, leave.from_round, forbidden=dict(leave.plan.kept_apart),
+                          seed=leave.plan.seed, participants=people)
 
 
 def after_removal(plan: Plan, removal: Removal, people: Mapping[int, Profile]) -> Plan:
