@@ -27,9 +27,10 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def make_settings(dbname: str, suffix: str, prefix: str = "dm_bench") -> Any:
+def make_settings(dbname: str, suffix: str, prefix: str = "dm_bench", **extra: object) -> Any:
     """Settings for the database `dbname` and a broker exchange and service
-    queue named `{prefix}_{suffix}` of the bench's own."""
+    queue named `{prefix}_{suffix}` of the bench's own; `extra` are more
+    settings by variable name (MEET_API_ENDPOINT=...)."""
     from datemaker.settings import load_settings
 
     from harness.broker import AMQP_PORT
@@ -40,5 +41,5 @@ def make_settings(dbname: str, suffix: str, prefix: str = "dm_bench") -> Any:
         RABBITMQ_PORT=AMQP_PORT, RABBITMQ_EXCHANGE=f"{prefix}_{suffix}",
         DATEMAKER_RABBITMQ_QUEUE=f"{prefix}_{suffix}_in", DEBUG=False,
         DATEMAKER_RABBITMQ_USERNAME="guest", DATEMAKER_RABBITMQ_PASSWORD="guest",
-        DATEMAKER_LOG_LEVEL="WARNING",
+        DATEMAKER_LOG_LEVEL="WARNING", **extra,
     )

@@ -18,6 +18,7 @@ from structlog.testing import capture_logs
 
 from datemaker.adapters.event_store import persistence_env
 from datemaker.adapters.meet.factory import build_room_pool, build_rooms
+from datemaker.app.clock.room_jobs import Job, Work
 from datemaker.app.clock.round_clock import RoundClock
 from datemaker.app.dating_events import DatingEvents
 from datemaker.app.room_pool import PoolFiller
@@ -131,6 +132,39 @@ def test_a_shortfall_is_made_on_the_spot_earliest_round_first(meet):
     assert all(recorded.get(n) == 10 for n in range(1, full + 1))  # the earliest rounds first
     assert set(event.rooms_needed()) == set(range(full + 1, 11))
     assert meet.server.rejected_by_quota["create"] == 0
+
+
+class HeldJobs:
+    """The clock's worker lanes, holding the jobs to be run by hand."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Job] = []
+
+    def put(self, job: Job) -> None:
+        self.jobs.append(job)
+
+
+def test_the_pool_waits_for_rooms_a_plan_takes_but_never_for_ending_calls(meet):
+    wire_id = event_of(meet.app, 2)  # one round of one date
+    meet.fill_for(minutes=1)
+    assert meet.pool.free() == 6  # the date and the margin
+    event_of(meet.app, 20, start=START + timedelta(hours=12))  # 100 dates more to fill for
+    clock = RoundClock(meet.app, meet.rooms, clock=meet.clock, pool=meet.pool)
+    held = clock.lanes = HeldJobs()
+    meet.filler.busy = lambda: clock.room_work_waiting  # as serve wires it
+    confirm_and_fix(meet, wire_id, clock)
+    assert held.jobs == [Job(Work.TAKE, wire_id)]
+    made = len(meet.server.created)
+    meet.fill_for(minutes=1)
+    assert meet.filler.figures.target == 106 and len(meet.server.created) == made  # a plan takes its rooms: it waits
+    clock.run_job(held.jobs.pop())
+    assert meet.app.get_event(wire_id).rooms_needed() == {}
+
+    meet.clock.now = Timings().round_ends_at(START, 1)
+    clock.fire_due()  # the round starts and ends: its calls wait to be ended
+    assert held.jobs == [Job(Work.CLOSE, wire_id, 1)]
+    meet.fill_for(minutes=1)
+    assert len(meet.server.created) == made + 10  # other quotas: the pool goes on filling
 
 
 def test_rooms_made_on_the_spot_are_kept_as_the_events_before_it_records_them(meet):

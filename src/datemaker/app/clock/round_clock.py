@@ -371,8 +371,9 @@ class RoundClock:
     # --- jobs -------------------------------------------------------------------
 
     @property
-    def room_work_waiting(self) -> bool:
-        return bool(self._queued)
+    def room_work_waiting(self) -> bool:  # rooms taken or made for a plan (ends and reads spend other quotas)
+        with self._queued_lock:
+            return any(job.work in (Work.TAKE, Work.RESERVE) for job in self._queued)
 
     def _submit(self, job: Job) -> None:
         with self._queued_lock:
