@@ -97,7 +97,9 @@ class HostAccounts:
     def set_aside(self, account: HostAccount, reason: str) -> None:
         account.set_aside_until = self.clock() + self.retry_after
         account.reason = reason
-        log.error("Meet host account set aside; the others carry on", account=account.name, reason=reason,
+        others = sum(1 for a in self.all if a is not account and a.set_aside_until is None)
+        log.error("Meet host account set aside" + ("; the others carry on" if others else "; no account is usable"),
+                  account=account.name, reason=reason, accounts_usable=others,
                   retry_at=account.set_aside_until.isoformat(), fix=f"datemaker meet login --token <{account.name}.json>")
         self.on_change(account.name, False, reason)
 
