@@ -30,6 +30,7 @@ waits on real time."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +45,11 @@ from .support.clock import FakeClock
 from .support.platform_users import add_users
 from .support.postgres import Databases, pg_settings
 from .support.retry import FAST_RETRY
+
+# Every store the tests open (and every process they start) seals personal data
+# with this master key, a fixed one of the tests' own; a test of the key itself sets its own.
+TEST_MASTER_KEY = "dGVzdHMnIG93biBtYXN0ZXIga2V5LCAzMiBieXRlcyE="
+os.environ.setdefault("DATEMAKER_MASTER_KEY", TEST_MASTER_KEY)
 
 E2E = Path(__file__).parent / "e2e"
 POSTGRES_FIXTURES = {"postgres_settings", "databases"}

@@ -3,6 +3,9 @@ throw-away databases, and settings that point the service at one of them."""
 
 from __future__ import annotations
 
+import base64
+import os
+
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -27,6 +30,10 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# The run's own master key: personal data is sealed in every bench, as in service.
+MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
+
+
 def make_settings(dbname: str, suffix: str, prefix: str = "dm_bench", **extra: object) -> Any:
     """Settings for the database `dbname` and a broker exchange and service
     queue named `{prefix}_{suffix}` of the bench's own; `extra` are more
@@ -41,5 +48,5 @@ def make_settings(dbname: str, suffix: str, prefix: str = "dm_bench", **extra: o
         RABBITMQ_PORT=AMQP_PORT, RABBITMQ_EXCHANGE=f"{prefix}_{suffix}",
         DATEMAKER_RABBITMQ_QUEUE=f"{prefix}_{suffix}_in", DEBUG=False,
         DATEMAKER_RABBITMQ_USERNAME="guest", DATEMAKER_RABBITMQ_PASSWORD="guest",
-        DATEMAKER_LOG_LEVEL="WARNING", **extra,
+        DATEMAKER_LOG_LEVEL="WARNING", DATEMAKER_MASTER_KEY=MASTER_KEY, **extra,
     )

@@ -81,6 +81,7 @@ def service_env(settings: Any, extra: Iterable[str] = ()) -> dict[str, str]:
         "DATEMAKER_RABBITMQ_QUEUE": settings.rabbitmq_queue, "DATEMAKER_LOG_LEVEL": "WARNING", "DEBUG": "false",
         # /metrics on a free port of 127.0.0.1 only (the default binds 0.0.0.0:9464)
         "DATEMAKER_METRICS_HOST": HOST, "DATEMAKER_METRICS_PORT": "0",
+        "DATEMAKER_MASTER_KEY": settings.master_key.get_secret_value(),
         **dict(item.split("=", 1) for item in extra),
     })
 

@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     postgres_sslrootcert: FilePath | None = Field(None, alias="DATEMAKER_POSTGRES_SSLROOTCERT")
     sqlite_path: str = Field("datemaker.sqlite3", alias="DATEMAKER_SQLITE_PATH")
 
+    # Privacy (README, Privacy): the master key that wraps every person's key, as
+    # base64 text or a file holding it; unset with the embedded store: a file
+    # beside its database, made on first use. The previous one is read during a rotation.
+    master_key: SecretStr = Field(SecretStr(""), alias="DATEMAKER_MASTER_KEY")
+    master_key_file: Path | None = Field(None, alias="DATEMAKER_MASTER_KEY_FILE")
+    previous_master_key_file: Path | None = Field(None, alias="DATEMAKER_PREVIOUS_MASTER_KEY_FILE")
+    # Erase a person this many days after their last event ended (0: never by age).
+    personal_data_days: int = Field(0, alias="DATEMAKER_PERSONAL_DATA_DAYS", ge=0)
+
     # Google Meet
     meet_creds_file: Path = Field(Path("creds.json"), alias="MEET_CREDS_FILE")
     # One token file per host account: comma-separated, or a directory of *.json files.

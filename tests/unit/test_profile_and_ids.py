@@ -34,7 +34,7 @@ def test_wire_ids_are_positive_integers(bad):
 def test_a_profile_with_values_the_pairing_cannot_use_becomes_neutral():
     from datetime import date
 
-    from datemaker.app.dating_events import profile_from_row
+    from datemaker.app.platform_profiles import profile_from_row
 
     odd = profile_from_row((1, "x", "1066-10-14", "", float("inf"), 9))
     assert (odd.sex, odd.birthday, odd.city, odd.rating, odd.manual_score) == (None, None, None, 0.0, 3)

@@ -4,14 +4,35 @@ variables so nobody has to set those by hand."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from datemaker.adapters.postgres.schema import SCHEMA
+from datemaker.adapters.privacy.master_key import ENV_CREATE, ENV_FILE, ENV_KEY, ENV_PREVIOUS, new_key_text
 from datemaker.adapters.postgres.tls import ENV_NAMES, tls_options
 from datemaker.settings import Settings
+
+
+def master_key_env(settings: Settings) -> dict[str, str]:
+    """Where the master key comes from (README, Privacy); the embedded store
+    makes its file beside the database when none is named."""
+    file = settings.master_key_file
+    create = not settings.uses_postgres and file is None
+    if create and not settings.master_key.get_secret_value():
+        if settings.sqlite_path in ("", ":memory:") or settings.sqlite_path.startswith("file::memory:"):
+            return {ENV_KEY: new_key_text(), ENV_FILE: "", ENV_PREVIOUS: "", ENV_CREATE: ""}  # gone with the store
+        file = Path(settings.sqlite_path).with_suffix(".master-key")
+    return {
+        ENV_KEY: settings.master_key.get_secret_value(),
+        ENV_FILE: str(file) if file else "",
+        ENV_PREVIOUS: str(settings.previous_master_key_file or ""),
+        ENV_CREATE: "true" if create else "",
+    }
 
 
 def persistence_env(settings: Settings) -> dict[str, str]:
     if settings.uses_postgres:
         return {
+            **master_key_env(settings),
             "PERSISTENCE_MODULE": "datemaker.adapters.postgres.recorder:PostgresStore",
             "POSTGRES_DBNAME": settings.postgres_db,
             "POSTGRES_HOST": settings.postgres_host or "127.0.0.1",
@@ -29,6 +50,7 @@ def persistence_env(settings: Settings) -> dict[str, str]:
             "CREATE_TABLE": "false",
         }
     return {
+        **master_key_env(settings),
         "PERSISTENCE_MODULE": "datemaker.adapters.sqlite.recorder:SQLiteStore",
         "SQLITE_DBNAME": settings.sqlite_path,
         "CREATE_TABLE": "true",

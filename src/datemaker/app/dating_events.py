@@ -9,11 +9,10 @@ injected so tests never wait on real time."""
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -27,6 +26,7 @@ from datemaker.domain.catalog import EventCatalog, starting_after
 from datemaker.domain.dating_event import DatingEvent
 from datemaker.domain.errors import UnknownEvent, UserBlocked
 from datemaker.domain.ids import CATALOG_ID, event_uuid
+from datemaker.app.platform_profiles import profile_from_row
 from datemaker.domain.profile import Profile
 from datemaker.domain.standing import UserStanding
 from datemaker.domain.timeline import next_step
@@ -37,34 +37,10 @@ log = get_logger(__name__)
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
-OLDEST_BIRTHDAY = date(1900, 1, 1)  # older: a typo, not a person
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def profile_from_row(row: Sequence[Any]) -> Profile:
-    """A users-table row as a pairing profile; odd values become neutral ones
-    (REAL admits Infinity and NaN, which would poison the pairing's scores)."""
-    _, sex, birthday, city, rating, manual_score = row
-    sex = sex.upper() if isinstance(sex, str) and sex.upper() in ("M", "F") else None
-    if isinstance(birthday, str):
-        try:
-            birthday = date.fromisoformat(birthday) if birthday else None
-        except ValueError:
-            birthday = None
-    if birthday is not None and birthday < OLDEST_BIRTHDAY:
-        birthday = None
-    rating = float(rating) if isinstance(rating, int | float) and math.isfinite(rating) else 0.0
-    score = int(manual_score) if manual_score is not None else 2
-    return Profile(
-        sex=sex,
-        birthday=birthday,
-        city=city or None,
-        rating=rating,
-        manual_score=min(max(score, 1), 3),
-    )
 
 
 class TooMuchContention(Exception):
@@ -327,7 +303,8 @@ class DatingEvents(Application[Any]):
             if isinstance(obj, DatingEvent):
                 step = next_step(obj)
                 deadlines.append(Deadline(obj.wire_id, step.at if step else None, step.action if step else ""))
-                summaries.append(Summary(obj.wire_id, int(obj.state), obj.active_dates))
+                summaries.append(Summary(obj.wire_id, int(obj.state), obj.active_dates,
+                                         self.clock() if obj.state.is_over else None))
             elif isinstance(obj, UserStanding):  # the blocks table goes with the standing
                 held, until = obj.held_block
                 blocks.append(BlockRow(obj.user_id, held, until, obj.blocks[-1]["reason"] if held else ""))
@@ -341,6 +318,12 @@ class DatingEvents(Application[Any]):
             processing_event.events.extend(aggregate.collect_events())
             processing_event.aggregates[aggregate.id] = aggregate
         processing_event.saved_kwargs.update(kwargs)
+        processing_event.saved_kwargs["people"] = [  # whose data each event holds (README, Privacy)
+            (e.user_id, processing_event.aggregates[e.originator_id].wire_id)
+            for e in processing_event.events if isinstance(e, DatingEvent.Registered)]
+        prepare = getattr(self.mapper, "prepare", None)  # the sealing mapper's: keys in one query
+        if prepare is not None:
+            prepare(processing_event.events)
         recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)

@@ -37,6 +37,7 @@ class Summary(NamedTuple):
     wire_id: int
     state: int
     active_dates: int  # dates of the round under way (calls running now)
+    over_at: datetime | None = None  # set by the first save that finds it over
 
 
 class Deadline(NamedTuple):

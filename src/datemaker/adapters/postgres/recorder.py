@@ -18,11 +18,13 @@ from psycopg.sql import SQL, Identifier
 
 from datemaker.adapters.postgres.lease_holder import LIVE_HOLDERS, LeaseHolder
 from datemaker.adapters.postgres.pair_history import select_pair_history, write_pair_history
+from datemaker.adapters.postgres.save_extras import refuse_blocked, save_blocks, settle_platform_writes
 from datemaker.adapters.postgres.tls import ENV_NAMES
+from datemaker.adapters.postgres.person_keys import PostgresKeyStore, insert_new_keys, note_people
+from datemaker.adapters.privacy.keyring import Keyring, NewKey
+from datemaker.adapters.privacy.wiring import SealingFactory, open_keyring
 from datemaker.adapters.store_errors import translating
 from datemaker.app.ports import (
-    BlockedRegistrants,
-    BlockRow,
     DatesHeld,
     Deadline,
     Handled,
@@ -44,6 +46,25 @@ POOL_RECONNECT_SECONDS = 2.0
 @translating(psycopg.OperationalError, psycopg.InterfaceError)
 class PostgresRecorder(PostgresApplicationRecorder):
     lease_holder: LeaseHolder | None = None  # given by PostgresStore: who this process is on a lease
+
+    keyring: Keyring | None = None  # given by PostgresStore (adapters/privacy/wiring.py)
+
+    @staticmethod
+    def take_new_keys() -> Sequence[NewKey]:  # the keyring's once it is open: keys to store with the events
+        return ()
+
+    def new_keys_stored(self) -> None: ...
+
+    def new_keys_failed(self) -> None: ...
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        try:
+            ids = super().insert_events(stored_events, **kwargs)
+        except BaseException:
+            self.new_keys_failed()
+            raise
+        self.new_keys_stored()
+        return ids
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         handled: Sequence[Handled] = kwargs.get("handled") or ()
@@ -76,12 +97,14 @@ class PostgresRecorder(PostgresApplicationRecorder):
         if summaries:
             curs.execute(
                 SQL(
-                    "INSERT INTO {schema}.event_summary (wire_id, state, active_dates)"
-                    " SELECT * FROM unnest(%s::bigint[], %s::smallint[], %s::integer[])"
+                    "INSERT INTO {schema}.event_summary (wire_id, state, active_dates, over_at)"
+                    " SELECT * FROM unnest(%s::bigint[], %s::smallint[], %s::integer[], %s::timestamptz[])"
                     " ON CONFLICT (wire_id) DO UPDATE"
-                    " SET state = EXCLUDED.state, active_dates = EXCLUDED.active_dates"
+                    " SET state = EXCLUDED.state, active_dates = EXCLUDED.active_dates,"
+                    " over_at = coalesce({schema}.event_summary.over_at, EXCLUDED.over_at)"
                 ).format(schema=schema),
-                ([x.wire_id for x in summaries], [x.state for x in summaries], [x.active_dates for x in summaries]),
+                ([x.wire_id for x in summaries], [x.state for x in summaries], [x.active_dates for x in summaries],
+                 [x.over_at for x in summaries]),
             )
         done = [d.wire_id for d in deadlines if d.due_at is None]
         if done:
@@ -93,17 +116,19 @@ class PostgresRecorder(PostgresApplicationRecorder):
             )
         taken: Sequence[tuple[PlatformWrite, str | None]] = kwargs.get("platform_done") or ()
         if taken:
-            _settle_platform_writes(curs, taken)
+            settle_platform_writes(curs, taken)
         if kwargs.get("blocks"):
-            _save_blocks(curs, schema, kwargs["blocks"])
+            save_blocks(curs, schema, kwargs["blocks"])
         registering: Registering | None = kwargs.get("registering")
         if registering is not None and registering.user_ids:
             # Under the write lock every save of events takes (the library's):
             # a block saved before it is seen here, one saved after it finds
             # this registration committed (and withdraws it).
             self._lock_table(curs)
-            _refuse_blocked(curs, schema, registering)
+            refuse_blocked(curs, schema, registering)
         write_pair_history(curs, schema, kwargs.get("dates_held") or (), kwargs.get("reactions") or ())
+        insert_new_keys(curs, schema, self.take_new_keys())
+        note_people(curs, schema, kwargs.get("people") or ())
         super()._insert_events(curs, stored_events, **kwargs)
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
@@ -329,7 +354,7 @@ class PostgresSnapshotRecorder(PostgresAggregateRecorder):
 
 
 
-class PostgresStore(PostgresFactory):
+class PostgresStore(SealingFactory, PostgresFactory):
     application_recorder_class = PostgresRecorder
     aggregate_recorder_class = PostgresSnapshotRecorder
 
@@ -350,48 +375,9 @@ class PostgresStore(PostgresFactory):
     def application_recorder(self) -> Any:
         recorder = super().application_recorder()
         recorder.lease_holder = self.lease_holder
+        open_keyring(self.env, self.sealing_mapper, recorder, PostgresKeyStore(self.datastore))
         return recorder
 
     def close(self) -> None:
         self.lease_holder.close()
         super().close()
-
-
-def _settle_platform_writes(curs: Any, taken: Sequence[tuple[PlatformWrite, str | None]]) -> None:
-    """The inbox rows a save took go with it; refused ones are kept for review."""
-    curs.execute("DELETE FROM datemaker.platform_inbox WHERE id = ANY(%s)", ([w.id for w, _ in taken],))
-    refused = [(w.id, w.kind, w.event_id, w.user_id, w.partner_id, reason, w.written_at) for w, reason in taken if reason]
-    if refused:
-        curs.executemany(
-            "INSERT INTO datemaker.platform_refusals (id, kind, event_id, user_id, partner_id, reason, written_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-            refused,
-        )
-
-
-def _save_blocks(curs: Any, schema: Identifier, rows: Sequence[BlockRow]) -> None:
-    held = [r for r in rows if r.blocked]
-    if held:
-        curs.executemany(
-            SQL(
-                "INSERT INTO {schema}.user_blocks (user_id, blocked_until, reason) VALUES (%s, %s, %s)"
-                " ON CONFLICT (user_id) DO UPDATE SET blocked_until = EXCLUDED.blocked_until, reason = EXCLUDED.reason"
-            ).format(schema=schema),
-            [(r.user_id, r.until, r.reason) for r in held],
-        )
-    lifted = [r.user_id for r in rows if not r.blocked]
-    if lifted:
-        curs.execute(SQL("DELETE FROM {schema}.user_blocks WHERE user_id = ANY(%s)").format(schema=schema), (lifted,))
-
-
-def _refuse_blocked(curs: Any, schema: Identifier, registering: Registering) -> None:
-    curs.execute(
-        SQL(
-            "SELECT user_id FROM {schema}.user_blocks WHERE user_id = ANY(%s)"
-            " AND (blocked_until IS NULL OR blocked_until > %s)"
-        ).format(schema=schema),
-        (list(registering.user_ids), registering.at),
-    )
-    found = frozenset(int(row["user_id"]) for row in curs.fetchall())
-    if found:
-        raise BlockedRegistrants(found)

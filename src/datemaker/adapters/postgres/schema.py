@@ -27,6 +27,10 @@ REQUIRED_TABLES = (
     (SCHEMA, "user_blocks"),
     (SCHEMA, "pair_dates"),
     (SCHEMA, "pair_reactions"),
+    (SCHEMA, "person_keys"),
+    (SCHEMA, "master_keys"),
+    (SCHEMA, "person_events"),
+    (SCHEMA, "erasures"),
     *tables.REQUIRED,
 )
 

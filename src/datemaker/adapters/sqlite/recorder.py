@@ -14,6 +14,10 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
+from datemaker.adapters.privacy.keyring import Keyring, NewKey
+from datemaker.adapters.privacy.wiring import SealingFactory, open_keyring
+from datemaker.adapters.sqlite.person_keys import TABLES as PERSON_KEY_TABLES
+from datemaker.adapters.sqlite.person_keys import SqliteKeyStore, add_missing_columns, insert_new_keys, note_people
 from datemaker.adapters.store_errors import translating
 from datemaker.adapters.sqlite.pair_history import (
     PAIR_HISTORY_TABLES,
@@ -26,6 +30,25 @@ from datemaker.app.ports import BlockedRegistrants, DatesHeld, Deadline, Handled
 
 @translating(sqlite3.OperationalError, sqlite3.InterfaceError)
 class SQLiteRecorder(SQLiteApplicationRecorder):
+    keyring: Keyring | None = None  # given by SQLiteStore (adapters/privacy/wiring.py)
+
+    @staticmethod
+    def take_new_keys() -> Sequence[NewKey]:  # the keyring's once it is open: keys to store with the events
+        return ()
+
+    def new_keys_stored(self) -> None: ...
+
+    def new_keys_failed(self) -> None: ...
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        try:
+            ids = super().insert_events(stored_events, **kwargs)
+        except BaseException:
+            self.new_keys_failed()
+            raise
+        self.new_keys_stored()
+        return ids
+
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
@@ -43,11 +66,13 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
             " password_hash TEXT, bio TEXT, birthday TEXT, sex TEXT, name TEXT, city TEXT,"
             " rating REAL DEFAULT 0.0, manual_score INTEGER DEFAULT 2)",
             *PAIR_HISTORY_TABLES,
+            *PERSON_KEY_TABLES,
             *fill_pair_history(self.events_table_name),
         ]
 
     def _create_table(self, c: Any) -> None:
         super()._create_table(c)
+        add_missing_columns(c)
         # One process uses the embedded store: the leases found when it opens
         # were taken by a predecessor that is gone (a crash), and are void;
         # waiting for them to run out would hold up what is due.
@@ -61,7 +86,10 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
                 [tuple(h) for h in handled],
             )
         for x in kwargs.get("summaries") or ():
-            c.execute("INSERT OR REPLACE INTO event_summary (wire_id, state, active_dates) VALUES (?, ?, ?)", tuple(x))
+            c.execute("INSERT INTO event_summary (wire_id, state, active_dates, over_at) VALUES (?, ?, ?, ?)"
+                      " ON CONFLICT (wire_id) DO UPDATE SET state = excluded.state, active_dates = excluded.active_dates,"
+                      " over_at = coalesce(event_summary.over_at, excluded.over_at)",
+                      (x.wire_id, x.state, x.active_dates, _utc_text(x.over_at) if x.over_at else None))
         for d in kwargs.get("deadlines") or ():
             if d.due_at is None:
                 c.execute("DELETE FROM deadlines WHERE wire_id = ?", (d.wire_id,))
@@ -88,6 +116,8 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
             if found:
                 raise BlockedRegistrants(found)
         write_pair_history(c, kwargs.get("dates_held") or (), kwargs.get("reactions") or ())
+        insert_new_keys(c, self.take_new_keys())
+        note_people(c, kwargs.get("people") or ())
         return super()._insert_events(c, stored_events, **kwargs)
 
     def pair_history(self, user_ids: Sequence[int], remeet_events: int) -> list[PairFact]:
@@ -209,5 +239,10 @@ def _utc_text(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
-class SQLiteStore(SQLiteFactory):
+class SQLiteStore(SealingFactory, SQLiteFactory):
     application_recorder_class = SQLiteRecorder
+
+    def application_recorder(self) -> Any:
+        recorder = super().application_recorder()
+        open_keyring(self.env, self.sealing_mapper, recorder, SqliteKeyStore(self.datastore))
+        return recorder

@@ -1,0 +1,78 @@
+"""The person keys on PostgreSQL (step 0012): looked up by the keyring, new
+ones written with the events they first sealed, destroyed by an erase."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+from psycopg.sql import SQL, Identifier
+
+from datemaker.adapters.privacy.keyring import NewKey
+
+
+class PostgresKeyStore:
+    def __init__(self, datastore: Any) -> None:
+        self.datastore = datastore  # the library's PostgresDatastore
+        self.schema = Identifier(datastore.schema)
+
+    def master_checks(self) -> dict[bytes, bytes]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT kid, key_check FROM {s}.master_keys").format(s=self.schema))
+            return {bytes(r["kid"]): bytes(r["key_check"]) for r in curs.fetchall()}
+
+    def add_master_check(self, kid: bytes, check: bytes) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("INSERT INTO {s}.master_keys (kid, key_check) VALUES (%s, %s)"
+                             " ON CONFLICT (kid) DO NOTHING").format(s=self.schema), (kid, check))
+
+    def latest_keys(self, subjects: Sequence[str]) -> dict[str, tuple[int, bytes | None]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL(
+                "SELECT DISTINCT ON (subject) subject, generation, wrapped FROM {s}.person_keys"
+                " WHERE subject = ANY(%s) ORDER BY subject, generation DESC").format(s=self.schema), (list(subjects),))
+            return {r["subject"]: (r["generation"], _bytes(r["wrapped"])) for r in curs.fetchall()}
+
+    def wrapped_keys(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes | None]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL(
+                "SELECT k.subject, k.generation, k.wrapped FROM {s}.person_keys k"
+                " JOIN unnest(%s::text[], %s::int[]) AS w (subject, generation) USING (subject, generation)"
+            ).format(s=self.schema), ([s for s, _ in wanted], [g for _, g in wanted]))
+            return {(r["subject"], r["generation"]): _bytes(r["wrapped"]) for r in curs.fetchall()}
+
+
+def insert_new_keys(curs: Any, schema: Identifier, keys: Sequence[NewKey]) -> None:
+    """Inside the events' transaction. A key another writer stored first for
+    the same subject and generation fails the save (retried on fresh keys):
+    no event is ever stored sealed with a key the store does not hold."""
+    if not keys:
+        return
+    curs.execute(SQL(
+        "INSERT INTO {s}.person_keys (subject, generation, wrapped)"
+        " SELECT * FROM unnest(%s::text[], %s::int[], %s::bytea[])"
+        " ON CONFLICT (subject, generation) DO NOTHING RETURNING subject").format(s=schema),
+        ([k.subject for k in keys], [k.generation for k in keys], [k.wrapped for k in keys]))
+    inserted = {r["subject"] for r in curs.fetchall()}
+    rest = [k for k in keys if k.subject not in inserted]
+    if rest:  # stored by an earlier save of ours, or made by another writer
+        curs.execute(SQL(
+            "SELECT subject, generation, wrapped FROM {s}.person_keys"
+            " JOIN unnest(%s::text[], %s::int[]) AS w (subject, generation) USING (subject, generation)"
+        ).format(s=schema), ([k.subject for k in rest], [k.generation for k in rest]))
+        stored = {(r["subject"], r["generation"]): _bytes(r["wrapped"]) for r in curs.fetchall()}
+        if any(stored.get((k.subject, k.generation)) != k.wrapped for k in rest):
+            raise IntegrityError("another writer made a person key first")
+
+
+def note_people(curs: Any, schema: Identifier, people: Sequence[tuple[int, int]]) -> None:
+    """(user id, wire id) of the people whose data a save records."""
+    if people:
+        curs.execute(SQL(
+            "INSERT INTO {s}.person_events (user_id, wire_id) SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
+            " ON CONFLICT DO NOTHING").format(s=schema), ([u for u, _ in people], [w for _, w in people]))
+
+
+def _bytes(value: Any) -> bytes | None:
+    return bytes(value) if value is not None else None
