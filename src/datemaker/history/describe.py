@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from datemaker.domain.personal_data import ERASED, is_erased
+from datemaker.history.erased import seen_as
 from datemaker.domain.pairing import Plan
 from datemaker.history.timeline import Entry
 
@@ -57,7 +59,7 @@ def _scheduled(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
 
 def _registered(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
     profile = e.get("profile") or {}
-    about = ", ".join(str(v) for v in (profile.get("sex"), profile.get("city")) if v)
+    about = ERASED if is_erased(profile) else ", ".join(str(v) for v in (profile.get("sex"), profile.get("city")) if v)
     return [f"user {e.get('user_id')}" + (f" ({about})" if about else "")]
 
 
@@ -140,7 +142,7 @@ def _attendance(e: Entry, plan: Plan | None, zone: ZoneInfo) -> Lines:
         people = ", ".join(
             f"{p.get('user_id')} {p.get('status')} {p.get('seconds', 0)}s" for p in date.get("people", [])
         )
-        others = ", ".join(str(o.get("user_id") or o.get("display_name") or "?") for o in date.get("others", []))
+        others = ", ".join(seen_as(o).removeprefix("unknown: ") or "?" for o in date.get("others", []))
         pair = pair_text(*date.get("pair", ["?", "?"]))
         lines.append(f"{pair}: {people}" + (f"; also in the room: {others}" if others else ""))
     return lines

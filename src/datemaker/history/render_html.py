@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
+from datemaker.history.erased import seen_as
 from datemaker.history.describe import described
 from datemaker.history.facts import attendance, reactions, summary
 from datemaker.history.load import History
@@ -117,7 +118,7 @@ def _attendance(history: History) -> str:
                 person.get("status"), person.get("seconds", 0), clock(person.get("joined_at")), clock(person.get("left_at")), reading,
             ))
         for other in date.get("others", []):
-            who = other.get("user_id") or f"unknown: {other.get('display_name', '')}"
+            who = seen_as(other)
             rows.append(cells(date["round"], "{} + {}".format(*date.get("pair", ["?", "?"])), who,
                               "also in the room", other.get("seconds", 0), clock(other.get("joined_at")), clock(other.get("left_at")), reading))
     head = ("round", "date", "user", "status", "seconds", "joined", "left", "reading")

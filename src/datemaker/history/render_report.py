@@ -9,13 +9,14 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from datemaker.history.erased import profile_words, seen_as
 from datemaker.history.render_html import CSP, CSS, cells, link, table
 from datemaker.history.render_text import local
 
 
 def _profile(person: dict[str, Any]) -> str:
-    p = person.get("profile") or {}
-    return ", ".join(f"{k} {p.get(k)}" for k in ("sex", "birthday", "city", "rating", "manual_score") if p.get(k) is not None) or "none recorded"
+    fields = ("sex", "birthday", "city", "rating", "manual_score")
+    return ", ".join(profile_words(person.get("profile"), fields)) or "none recorded"
 
 
 def _status(doc: dict[str, Any]) -> str:
@@ -28,7 +29,7 @@ def _status(doc: dict[str, Any]) -> str:
 
 def _seen(person: dict[str, Any], zone: ZoneInfo) -> str:
     status = f"{person['status']} " if person.get("status") else ""
-    return (f"{person.get('user_id') or 'unknown: ' + str(person.get('display_name', ''))} "
+    return (f"{seen_as(person)} "
             f"{status}{person.get('seconds', 0)}s "
             f"({local(person.get('joined_at'), zone, '%H:%M:%S')} - {local(person.get('left_at'), zone, '%H:%M:%S')})")
 
@@ -101,7 +102,7 @@ def _date(doc: dict[str, Any]) -> str:
     seen = date["attendance"] or {}
     rows = [cells(p.get("user_id"), p.get("status"), p.get("seconds", 0), clock(p.get("joined_at")), clock(p.get("left_at")))
             for p in seen.get("people", [])]
-    rows += [cells(o.get("user_id") or f"unknown: {o.get('display_name', '')}", "also in the room", o.get("seconds", 0),
+    rows += [cells(seen_as(o), "also in the room", o.get("seconds", 0),
                    clock(o.get("joined_at")), clock(o.get("left_at")), cls="other") for o in seen.get("others", [])]
     return head + table("attendance", ("who", "status", "seconds", "joined", "left"), rows, "attendance not recorded")
 
