@@ -37,7 +37,8 @@ class SqliteErasures:
             c.execute("INSERT OR IGNORE INTO erasures (user_id, request_ref, requested_by, requested_at)"
                       " VALUES (?, ?, ?, ?)",
                       (request.user_id, request.request_ref, request.requested_by, _text(request.requested_at)))
-            new = c.rowcount == 1
+            c.execute("SELECT changes()")
+            new = c.fetchone()[0] == 1
             c.execute(f"SELECT {ROW} FROM erasures WHERE user_id = ? AND request_ref = ?",
                       (request.user_id, request.request_ref))
             row = _row(c.fetchone())
