@@ -16,6 +16,7 @@ from datemaker.adapters.postgres.schema import SchemaMissing
 from datemaker.app.ports import StoreUnavailable
 from datemaker.runtime.bootstrap import Container, bootstrap
 from datemaker.cli.db import db
+from datemaker.cli.erasure import erase, retention
 from datemaker.cli.event_edit import edit as edit_event
 from datemaker.cli.events import events
 from datemaker.cli.history import history
@@ -85,6 +86,8 @@ cli.add_command(meet)
 cli.add_command(projections)
 cli.add_command(schedules)
 cli.add_command(reports)
+users.add_command(erase)  # `users erase` and `users retention`, kept in a module of their own
+users.add_command(retention)
 cli.add_command(users)
 cli.add_command(whatif)
 

@@ -1,4 +1,5 @@
-"""`datemaker users block|unblock|show`: the moderators' view of one user."""
+"""`datemaker users block|unblock|show`: the moderators' view of one user
+(`users erase` and `users retention` are in cli/erasure.py)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def withdrawn_text(done: BlockDone) -> str:
 
 @click.group()
 def users() -> None:
-    """Block, unblock and look at a user."""
+    """Block, unblock, look at and erase a user."""
 
 
 @users.command("block")

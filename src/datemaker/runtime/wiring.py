@@ -31,6 +31,7 @@ from datemaker.runtime.bootstrap import Container
 from datemaker.runtime.follower_tasks import follower_task
 from datemaker.runtime.followers import Follower, Report, supervise
 from datemaker.runtime.health_checks import health_checks, readiness_checks
+from datemaker.runtime.privacy import PRIVACY_EVERY_SECONDS, privacy_job
 from datemaker.runtime.tasks import Task
 from datemaker.settings import Settings
 
@@ -63,6 +64,8 @@ class Service:
                 self._watched("outbox", self._follower("outbox")),
                 self._background("forget_old_replies", self._forget_old_replies, FORGET_REPLIES_EVERY_SECONDS),
                 self._background("schedules", self._schedules, SCHEDULES_EVERY_SECONDS),
+                # Erase requests waiting for their events, and retention (README, Privacy).
+                self._background("privacy", self._privacy, PRIVACY_EVERY_SECONDS),
                 self._watched("projections", self._follower("analytics")),
                 # The platform's writes: at once again while there are more.
                 self._background("platform_writes", self.platform_writes.take, PLATFORM_WRITES_EVERY_SECONDS, bool),
@@ -106,6 +109,10 @@ class Service:
                                confirm_reminder=settings.confirm_reminder)
         if made:
             log.info("events made from schedules", count=len(made))
+
+    def _privacy(self) -> int:
+        app = self.container.app
+        return privacy_job(app, self.container.settings.personal_data_days).step()
 
     def _watched(self, name: str, task: Task) -> Task:
         async def run(stop: asyncio.Event) -> None:
