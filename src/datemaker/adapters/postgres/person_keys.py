@@ -66,6 +66,18 @@ def insert_new_keys(curs: Any, schema: Identifier, keys: Sequence[NewKey]) -> No
             raise IntegrityError("another writer made a person key first")
 
 
+def check_keys_live(curs: Any, schema: Identifier, used: Sequence[tuple[str, int]]) -> list[str]:
+    """The subjects of `used` whose key an erase destroyed since they were cached
+    (their rows locked, so an erase waits for this save or this save sees it)."""
+    if not used:
+        return []
+    curs.execute(SQL(
+        "SELECT k.subject, k.wrapped IS NULL AS erased FROM {s}.person_keys k"
+        " JOIN unnest(%s::text[], %s::int[]) AS w (subject, generation) USING (subject, generation)"
+        " FOR SHARE OF k").format(s=schema), ([s for s, _ in used], [g for _, g in used]))
+    return [r["subject"] for r in curs.fetchall() if r["erased"]]
+
+
 def note_people(curs: Any, schema: Identifier, people: Sequence[tuple[int, int]]) -> None:
     """(user id, wire id) of the people whose data a save records."""
     if people:

@@ -20,8 +20,8 @@ from datemaker.adapters.postgres.lease_holder import LIVE_HOLDERS, LeaseHolder
 from datemaker.adapters.postgres.pair_history import select_pair_history, write_pair_history
 from datemaker.adapters.postgres.save_extras import refuse_blocked, save_blocks, settle_platform_writes
 from datemaker.adapters.postgres.tls import ENV_NAMES
-from datemaker.adapters.postgres.person_keys import PostgresKeyStore, insert_new_keys, note_people
-from datemaker.adapters.privacy.keyring import Keyring, NewKey
+from datemaker.adapters.postgres.person_keys import PostgresKeyStore, check_keys_live, insert_new_keys, note_people
+from datemaker.adapters.privacy.keyed_recorder import KeyedRecorder
 from datemaker.adapters.privacy.wiring import SealingFactory, open_keyring
 from datemaker.adapters.store_errors import translating
 from datemaker.app.ports import (
@@ -44,27 +44,8 @@ POOL_RECONNECT_SECONDS = 2.0
 
 
 @translating(psycopg.OperationalError, psycopg.InterfaceError)
-class PostgresRecorder(PostgresApplicationRecorder):
+class PostgresRecorder(KeyedRecorder, PostgresApplicationRecorder):
     lease_holder: LeaseHolder | None = None  # given by PostgresStore: who this process is on a lease
-
-    keyring: Keyring | None = None  # given by PostgresStore (adapters/privacy/wiring.py)
-
-    @staticmethod
-    def take_new_keys() -> Sequence[NewKey]:  # the keyring's once it is open: keys to store with the events
-        return ()
-
-    def new_keys_stored(self) -> None: ...
-
-    def new_keys_failed(self) -> None: ...
-
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
-        try:
-            ids = super().insert_events(stored_events, **kwargs)
-        except BaseException:
-            self.new_keys_failed()
-            raise
-        self.new_keys_stored()
-        return ids
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         handled: Sequence[Handled] = kwargs.get("handled") or ()
@@ -128,6 +109,7 @@ class PostgresRecorder(PostgresApplicationRecorder):
             refuse_blocked(curs, schema, registering)
         write_pair_history(curs, schema, kwargs.get("dates_held") or (), kwargs.get("reactions") or ())
         insert_new_keys(curs, schema, self.take_new_keys())
+        self.refuse_erased_keys(check_keys_live(curs, schema, self.take_used_keys()))
         note_people(curs, schema, kwargs.get("people") or ())
         super()._insert_events(curs, stored_events, **kwargs)
 

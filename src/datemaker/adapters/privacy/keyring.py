@@ -9,8 +9,10 @@ who comes back gets the next generation, a new key, and is a new person.
 
 A new key goes into the store in the same transaction as the first events it
 sealed (the recorders take `take_new_keys()`), so no event is ever stored
-with a key that is not. Keys are cached for `ttl` seconds: an erase on another
-instance is honoured here within that time."""
+with a key that is not; and a cached key that sealed something is checked in
+that transaction to be still live (`take_used_keys()`), so nothing is sealed
+with a key another instance's erase destroyed. Keys are cached for `ttl`
+seconds: reads on this instance honour an erase elsewhere within that time."""
 
 from __future__ import annotations
 
@@ -124,6 +126,8 @@ class Keyring:
         live = self._live[subject]
         if not live.stored:
             self._new_keys()[(subject, live.generation)] = NewKey(subject, live.generation, live.wrapped)
+        else:  # cached: checked in the save's transaction that no erase destroyed it since
+            self._used_keys().add((subject, live.generation))
         nonce = os.urandom(NONCE_BYTES)
         plain = json.dumps(values, separators=(",", ":"), default=str).encode()
         sealed = live.aead.encrypt(nonce, plain, label(subject, live.generation).encode())
@@ -133,19 +137,23 @@ class Keyring:
         """This thread's keys that sealed something and may not be stored yet."""
         return list(self._new_keys().values())
 
+    def take_used_keys(self) -> list[tuple[str, int]]:
+        """This thread's stored keys that sealed something: still live, or the save fails."""
+        return sorted(self._used_keys())
+
     def confirm_new_keys(self) -> None:
         """The save that carried them committed: they are stored."""
         for key in self._new_keys().values():
             live = self._live.get(key.subject)
             if live is not None and live.generation == key.generation:
                 live.stored = True
-        self._local.new = {}
+        self._local.new, self._local.used = {}, set()
 
     def drop_new_keys(self) -> None:
         """The save failed and another writer may have made the key first: look again."""
         for key in self._new_keys().values():
             self._live.pop(key.subject, None)
-        self._local.new = {}
+        self._local.new, self._local.used = {}, set()
 
     # --- opening ------------------------------------------------------------
 
@@ -221,6 +229,12 @@ class Keyring:
     def _fresh_opened(self, wanted: tuple[str, int], now: float) -> bool:
         hit = self._opened.get(wanted)
         return hit is not None and now - hit[1] < self.ttl
+
+    def _used_keys(self) -> set[tuple[str, int]]:
+        used: set[tuple[str, int]] | None = getattr(self._local, "used", None)
+        if used is None:
+            used = self._local.used = set()
+        return used
 
     def _new_keys(self) -> dict[tuple[str, int], NewKey]:
         new: dict[tuple[str, int], NewKey] | None = getattr(self._local, "new", None)

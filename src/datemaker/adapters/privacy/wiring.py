@@ -18,10 +18,7 @@ def open_keyring(env: Any, mapper: Any, recorder: Any, store: KeyStore) -> Keyri
     keyring.check_master()
     if isinstance(mapper, SealingMapper):
         mapper.keyring = keyring
-    recorder.take_new_keys = keyring.take_new_keys
-    recorder.new_keys_stored = keyring.confirm_new_keys
-    recorder.new_keys_failed = keyring.drop_new_keys
-    recorder.keyring = keyring
+    recorder.keyring = keyring  # a KeyedRecorder
     return keyring
 
 

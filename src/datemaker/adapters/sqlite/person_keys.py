@@ -72,6 +72,17 @@ def insert_new_keys(c: Any, keys: Sequence[NewKey]) -> None:
             raise IntegrityError("another writer made a person key first")
 
 
+def check_keys_live(c: Any, used: Sequence[tuple[str, int]]) -> list[str]:
+    """The subjects of `used` whose key an erase (another process) destroyed since they were cached."""
+    erased = []
+    for subject, generation in used:
+        c.execute("SELECT wrapped FROM person_keys WHERE subject = ? AND generation = ?", (subject, generation))
+        row = c.fetchone()
+        if row is not None and row[0] is None:
+            erased.append(subject)
+    return erased
+
+
 def note_people(c: Any, people: Sequence[tuple[int, int]]) -> None:
     c.executemany("INSERT OR IGNORE INTO person_events (user_id, wire_id) VALUES (?, ?)", list(people))
 

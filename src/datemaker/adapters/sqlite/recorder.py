@@ -14,10 +14,10 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
-from datemaker.adapters.privacy.keyring import Keyring, NewKey
+from datemaker.adapters.privacy.keyed_recorder import KeyedRecorder
 from datemaker.adapters.privacy.wiring import SealingFactory, open_keyring
 from datemaker.adapters.sqlite.person_keys import TABLES as PERSON_KEY_TABLES
-from datemaker.adapters.sqlite.person_keys import SqliteKeyStore, add_missing_columns, insert_new_keys, note_people
+from datemaker.adapters.sqlite.person_keys import SqliteKeyStore, add_missing_columns, check_keys_live, insert_new_keys, note_people
 from datemaker.adapters.store_errors import translating
 from datemaker.adapters.sqlite.pair_history import (
     PAIR_HISTORY_TABLES,
@@ -29,26 +29,7 @@ from datemaker.app.ports import BlockedRegistrants, DatesHeld, Deadline, Handled
 
 
 @translating(sqlite3.OperationalError, sqlite3.InterfaceError)
-class SQLiteRecorder(SQLiteApplicationRecorder):
-    keyring: Keyring | None = None  # given by SQLiteStore (adapters/privacy/wiring.py)
-
-    @staticmethod
-    def take_new_keys() -> Sequence[NewKey]:  # the keyring's once it is open: keys to store with the events
-        return ()
-
-    def new_keys_stored(self) -> None: ...
-
-    def new_keys_failed(self) -> None: ...
-
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
-        try:
-            ids = super().insert_events(stored_events, **kwargs)
-        except BaseException:
-            self.new_keys_failed()
-            raise
-        self.new_keys_stored()
-        return ids
-
+class SQLiteRecorder(KeyedRecorder, SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
@@ -117,6 +98,7 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
                 raise BlockedRegistrants(found)
         write_pair_history(c, kwargs.get("dates_held") or (), kwargs.get("reactions") or ())
         insert_new_keys(c, self.take_new_keys())
+        self.refuse_erased_keys(check_keys_live(c, self.take_used_keys()))
         note_people(c, kwargs.get("people") or ())
         return super()._insert_events(c, stored_events, **kwargs)
 
