@@ -43,6 +43,16 @@ class PostgresKeyStore:
             return {(r["subject"], r["generation"]): _bytes(r["wrapped"]) for r in curs.fetchall()}
 
 
+def stored_master_checks(conn: Any, schema: str) -> dict[bytes, bytes]:
+    """kid -> check of the master keys, on a connection of its own (the check
+    `datemaker serve` makes before it starts anything); none before step 0012."""
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.master_keys",)).fetchone()
+    if not row[0]:
+        return {}
+    rows = conn.execute(SQL("SELECT kid, key_check FROM {s}.master_keys").format(s=Identifier(schema))).fetchall()
+    return {bytes(kid): bytes(check) for kid, check in rows}
+
+
 def insert_new_keys(curs: Any, schema: Identifier, keys: Sequence[NewKey]) -> None:
     """Inside the events' transaction. A key another writer stored first for
     the same subject and generation fails the save (retried on fresh keys):
