@@ -135,13 +135,14 @@ class Resealer:
     # --- the steps ----------------------------------------------------------
 
     def _events(self, counts: Counts, dry_run: bool) -> None:
-        after = 0
+        after, seen = 0, set()  # (a dry run notes nobody: each person once across batches)
         while rows := self.store.events_after(after, RESEALED_TOPICS, self.batch):
             after = rows[-1][0]
             people = self._people([stored for _, stored in rows])
             if dry_run:
                 counts.events += sum(1 for _, stored in rows if holds_plain(self.mapper, stored))
-                counts.people += self.store.missing_people(people)
+                counts.people += self.store.missing_people([p for p in people if p not in seen])
+                seen.update(people)
                 continue
             resealed, noted = self._retrying(lambda: self._write([r for r in rows if holds_plain(self.mapper, r[1])],
                                                                 people))

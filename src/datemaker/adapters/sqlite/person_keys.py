@@ -77,7 +77,8 @@ class SqliteKeyStore:
             for subject, generation, old, new in rows:
                 c.execute("UPDATE person_keys SET wrapped = ? WHERE subject = ? AND generation = ? AND wrapped = ?",
                           (new, subject, generation, old))
-                changed += c.rowcount
+                c.execute("SELECT changes()")  # (the library's cursor has no rowcount)
+                changed += int(c.fetchone()[0])
         return changed
 
     def count_wrapped_by_others(self, kid: bytes) -> int:

@@ -56,7 +56,7 @@ class SqliteResealing:
             for x in snapshots:
                 c.execute(f"DELETE FROM {self.snapshots} WHERE originator_id = ? AND originator_version = ?"
                           " AND state = ?", (_hex(x.originator_id), x.originator_version, x.state))
-                dropped += c.rowcount
+                dropped += _changed(c)
         return dropped
 
     def first_events(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
@@ -89,7 +89,7 @@ class SqliteResealing:
                 c.execute("INSERT INTO event_summary (wire_id, state, active_dates, over_at) VALUES (?, ?, 0, ?)"
                           " ON CONFLICT (wire_id) DO UPDATE SET over_at = excluded.over_at"
                           " WHERE event_summary.over_at IS NULL", (wire_id, state, _utc_text(at)))
-                filled += c.rowcount
+                filled += _changed(c)
         return filled
 
 
@@ -104,15 +104,21 @@ class _Writing:
         noted = 0
         for row in people:
             self.c.execute("INSERT OR IGNORE INTO person_events (user_id, wire_id) VALUES (?, ?)", row)
-            noted += self.c.rowcount
+            noted += _changed(self.c)
         return noted
 
     def replace_states(self, rows: Sequence[tuple[int, bytes, bytes]]) -> int:
         changed = 0
         for rowid, old, new in rows:
             self.c.execute(f"UPDATE {self.owner.events} SET state = ? WHERE rowid = ? AND state = ?", (new, rowid, old))
-            changed += self.c.rowcount
+            changed += _changed(self.c)
         return changed
+
+
+def _changed(c: Any) -> int:
+    """Rows the last statement changed (the library's cursor has no rowcount)."""
+    c.execute("SELECT changes()")
+    return int(c.fetchone()[0])
 
 
 def _marks(items: Sequence[Any]) -> str:
