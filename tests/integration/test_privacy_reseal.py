@@ -218,3 +218,18 @@ def test_the_command_prints_one_line_and_a_second_run_reports_nothing(recorded, 
     assert out.startswith("11 events resealed, 0 snapshots dropped,") and out.count("\n") == 1
     assert main(["privacy", "reseal"]) in (None, 0)
     assert capsys.readouterr().out == "0 events resealed, 0 snapshots dropped, 0 people noted, 0 events' end filled in\n"
+
+
+@pytest.mark.parametrize("change, resealing", [("state = state || '\\x00'::bytea", False),
+                                               ("topic = topic || 'x'", True), ("originator_version = 99", True)])
+def test_postgres_lets_through_only_resealings_change_of_a_state(postgres_settings, change, resealing):
+    import psycopg
+
+    app = open_app(postgres_settings)
+    app.schedule_event(start=START, timezone="UTC")
+    app.close()
+    with connect(postgres_settings) as conn:
+        if resealing:
+            conn.execute("SET LOCAL datemaker.resealing = 'on'")
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute(f"UPDATE datemaker.datingevents_events SET {change}")

@@ -182,10 +182,11 @@ class Resealer:
 
     def _over(self, counts: Counts, dry_run: bool) -> None:
         ends: dict[int, tuple[int, datetime]] = {}
-        for stored in self.store.last_over_events(OVER_TOPICS):
+        last = self.store.last_over_events(OVER_TOPICS)
+        wire_ids = self._wire_id_of([stored.originator_id for stored in last])  # type: ignore[misc]
+        for stored in last:
             state = decoded(self.mapper, stored)
-            wire_id = self._wire_id_of([stored.originator_id])[stored.originator_id]  # type: ignore[index]
-            ends[wire_id] = (int(state["state"]), state.get("at") or state["timestamp"])
+            ends[wire_ids[stored.originator_id]] = (int(state["state"]), state.get("at") or state["timestamp"])  # type: ignore[index]
         if not ends:
             return
         missing = self.store.over_at_missing(sorted(ends))
