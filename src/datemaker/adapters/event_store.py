@@ -6,8 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from datemaker.adapters.postgres.schema import SCHEMA
-from datemaker.adapters.privacy.master_key import ENV_CREATE, ENV_FILE, ENV_KEY, ENV_PREVIOUS, new_key_text
+import psycopg
+
+from datemaker.adapters.postgres.person_keys import stored_master_checks
+from datemaker.adapters.postgres.schema import SCHEMA, connect
+from datemaker.adapters.privacy.master_key import (
+    ENV_CREATE,
+    ENV_FILE,
+    ENV_KEY,
+    ENV_PREVIOUS,
+    load_master_keys,
+    new_key_text,
+)
 from datemaker.adapters.postgres.tls import ENV_NAMES, tls_options
 from datemaker.settings import Settings
 
@@ -27,6 +37,21 @@ def master_key_env(settings: Settings) -> dict[str, str]:
         ENV_PREVIOUS: str(settings.previous_master_key_file or ""),
         ENV_CREATE: "true" if create else "",
     }
+
+
+def check_master_key(settings: Settings) -> None:
+    """The master key's one clear error (MasterKeyError) before `serve` forks
+    its followers, which would each meet it again: PostgreSQL only (the
+    embedded store is opened, and checked, by the one process)."""
+    if not settings.uses_postgres:
+        return
+    masters = load_master_keys(master_key_env(settings))
+    try:
+        with connect(settings) as conn:
+            checks = stored_master_checks(conn, SCHEMA)
+    except psycopg.OperationalError:
+        return  # not reachable yet: opening the store says so, as it always has
+    masters.check(checks)
 
 
 def persistence_env(settings: Settings) -> dict[str, str]:

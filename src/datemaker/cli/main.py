@@ -21,6 +21,7 @@ from datemaker.cli.event_edit import edit as edit_event
 from datemaker.cli.events import events
 from datemaker.cli.history import history
 from datemaker.cli.meet import meet
+from datemaker.cli.privacy import privacy
 from datemaker.cli.projections import projections
 from datemaker.cli.reports import reports
 from datemaker.cli.schedules import schedules
@@ -83,6 +84,7 @@ events.add_command(edit_event)  # `events edit`, kept in a module of its own
 cli.add_command(events)
 cli.add_command(history)
 cli.add_command(meet)
+cli.add_command(privacy)
 cli.add_command(projections)
 cli.add_command(schedules)
 cli.add_command(reports)

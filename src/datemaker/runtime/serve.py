@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from datemaker.adapters.event_store import check_master_key
 from datemaker.adapters.postgres.privileges import warn_when_over_privileged
 from datemaker.runtime.bootstrap import Container
 from datemaker.runtime.follower_tasks import ROLES
@@ -23,6 +24,7 @@ def run_service(container: Container, tasks: Sequence[Task] | None = None, grace
     # open: they start at once (after a kill -9 too), with all modules loaded.
     early: dict[str, Follower] = {}
     if tasks is None and settings.uses_postgres and settings.follower_processes:
+        check_master_key(settings)  # a wrong or missing one: one line, before any follower meets it
         alone = threading.active_count() == 1  # else forking could copy a held lock
         early = {role: start_follower(role, settings, fork=alone) for role in ROLES}
     service = None

@@ -42,6 +42,49 @@ class PostgresKeyStore:
             ).format(s=self.schema), ([s for s, _ in wanted], [g for _, g in wanted]))
             return {(r["subject"], r["generation"]): _bytes(r["wrapped"]) for r in curs.fetchall()}
 
+    # --- `datemaker privacy rewrap` (adapters/privacy/rewrapping.py) ---------
+
+    def wrapped_by_others(self, kid: bytes, after: tuple[str, int], limit: int) -> list[tuple[str, int, bytes]]:
+        """Live keys after `after` that master key `kid` did not wrap."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL(
+                "SELECT subject, generation, wrapped FROM {s}.person_keys WHERE wrapped IS NOT NULL"
+                " AND substring(wrapped from 1 for %s) <> %s AND (subject, generation) > (%s, %s)"
+                " ORDER BY subject, generation LIMIT %s").format(s=self.schema),
+                (len(kid), kid, after[0], after[1], limit))
+            return [(r["subject"], r["generation"], bytes(r["wrapped"])) for r in curs.fetchall()]
+
+    def replace_wrapped(self, rows: Sequence[tuple[str, int, bytes, bytes]]) -> int:
+        """(subject, generation, wrapped read, wrapped anew): keys not erased or changed since."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL(
+                "UPDATE {s}.person_keys AS k SET wrapped = r.new"
+                " FROM unnest(%s::text[], %s::int[], %s::bytea[], %s::bytea[]) AS r (subject, generation, old, new)"
+                " WHERE k.subject = r.subject AND k.generation = r.generation AND k.wrapped = r.old"
+            ).format(s=self.schema), tuple(list(column) for column in zip(*rows)))
+            return int(curs.rowcount)
+
+    def count_wrapped_by_others(self, kid: bytes) -> int:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT count(*) AS n FROM {s}.person_keys WHERE wrapped IS NOT NULL"
+                             " AND substring(wrapped from 1 for %s) <> %s").format(s=self.schema), (len(kid), kid))
+            return int(curs.fetchone()["n"])
+
+    def forget_master_checks(self, keep: bytes) -> None:
+        """Master keys that wrap nothing here any more: starting with one of them is the clear error."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("DELETE FROM {s}.master_keys WHERE kid <> %s").format(s=self.schema), (keep,))
+
+
+def stored_master_checks(conn: Any, schema: str) -> dict[bytes, bytes]:
+    """kid -> check of the master keys, on a connection of its own (the check
+    `datemaker serve` makes before it starts anything); none before step 0012."""
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.master_keys",)).fetchone()
+    if not row[0]:
+        return {}
+    rows = conn.execute(SQL("SELECT kid, key_check FROM {s}.master_keys").format(s=Identifier(schema))).fetchall()
+    return {bytes(kid): bytes(check) for kid, check in rows}
+
 
 def insert_new_keys(curs: Any, schema: Identifier, keys: Sequence[NewKey]) -> None:
     """Inside the events' transaction. A key another writer stored first for

@@ -87,16 +87,7 @@ class Keyring:
         """The one clear error when the configured master key is not the one
         this store's keys were made with; a first start records its check."""
         checks = self.store.master_checks()
-        known = [key for key in (self.masters.current, self.masters.previous) if key is not None]
-        for key in known:
-            check = checks.get(key.kid)
-            if check is not None and not key.opens_check(check):
-                raise MasterKeyError(f"{key.where} does not open its own check: the key was altered")
-        if checks and not any(key.kid in checks for key in known):
-            raise MasterKeyError(
-                f"the master key from {self.masters.current.where} is not the one this store's personal data"
-                f" was sealed with (it was made with {', '.join(sorted(k.hex() for k in checks))});"
-                " without that key it cannot be read: restore it (README, Privacy)")
+        self.masters.check(checks)
         if self.masters.current.kid not in checks:
             self.store.add_master_check(self.masters.current.kid, self.masters.current.make_check())
 

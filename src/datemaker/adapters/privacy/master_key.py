@@ -10,7 +10,7 @@ import base64
 import binascii
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +82,21 @@ class MasterKeys:
         return None
 
 
+    def check(self, checks: Mapping[bytes, bytes]) -> None:
+        """The one clear error when these keys are not the ones a store's keys
+        were made with (`checks`: kid -> check blob, from `master_keys`)."""
+        known = [key for key in (self.current, self.previous) if key is not None]
+        for key in known:
+            check = checks.get(key.kid)
+            if check is not None and not key.opens_check(check):
+                raise MasterKeyError(f"{key.where} does not open its own check: the key was altered")
+        if checks and not any(key.kid in checks for key in known):
+            raise MasterKeyError(
+                f"the master key from {self.current.where} is not the one this store's personal data"
+                f" was sealed with (it was made with {', '.join(sorted(k.hex() for k in checks))});"
+                " without that key it cannot be read: restore it (README, Privacy)")
+
+
 def new_key_text() -> str:
     return base64.b64encode(os.urandom(KEY_BYTES)).decode()
 
@@ -114,15 +129,22 @@ def write_key_file(path: Path) -> MasterKey:
     return parse_key(text, str(path))
 
 
-def load_master_keys(env: Mapping[str, str]) -> MasterKeys:
+def load_master_keys(env: Mapping[str, str], sealed_with: Callable[[], list[str]] = list) -> MasterKeys:
     """The keys the env names. With ENV_CREATE (the embedded store) a missing
     file is made, and the log says where: lose it and the personal data it
-    wraps cannot be read again."""
+    wraps cannot be read again. So it is made only while `sealed_with()`
+    (the master keys the store's keys were wrapped by) is empty: a store that
+    has keys gets the clear error, never a new master key that opens none."""
     text, file, create = env.get(ENV_KEY) or "", env.get(ENV_FILE) or "", env.get(ENV_CREATE) == "true"
     if text:
         current = parse_key(text, ENV_KEY)
     elif file and Path(file).exists():
-        current = read_key_file(Path(file), ENV_FILE)
+        current = read_key_file(Path(file), ENV_FILE if not create else "the embedded store's master key file")
+    elif file and create and (made_with := sealed_with()):
+        raise MasterKeyError(
+            f"the master key file {file} is missing, and this store's personal data was sealed with master key"
+            f" {', '.join(made_with)}: restore that file from its copy (README, Privacy); without it the data"
+            " cannot be read")
     elif file and create:
         current = write_key_file(Path(file))
         log.warning("made a new master key for personal data; keep this file, and a copy somewhere safe",

@@ -14,7 +14,9 @@ from datemaker.adapters.privacy.sealing_mapper import SealingMapper
 def open_keyring(env: Any, mapper: Any, recorder: Any, store: KeyStore) -> Keyring:
     """The keyring of this store; a missing or wrong master key raises MasterKeyError here, at start."""
     names = (ENV_KEY, ENV_FILE, ENV_PREVIOUS, ENV_CREATE)
-    keyring = Keyring(store, load_master_keys({name: env.get(name) or "" for name in names}))
+    masters = load_master_keys({name: env.get(name) or "" for name in names},
+                               sealed_with=lambda: sorted(kid.hex() for kid in store.master_checks()))
+    keyring = Keyring(store, masters)
     keyring.check_master()
     if isinstance(mapper, SealingMapper):
         mapper.keyring = keyring

@@ -62,6 +62,35 @@ class SqliteKeyStore:
                     found[(subject, generation)] = _bytes(row[0])
         return found
 
+    # --- `datemaker privacy rewrap` (adapters/privacy/rewrapping.py) ---------
+
+    def wrapped_by_others(self, kid: bytes, after: tuple[str, int], limit: int) -> list[tuple[str, int, bytes]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT subject, generation, wrapped FROM person_keys WHERE wrapped IS NOT NULL"
+                      " AND substr(wrapped, 1, ?) <> ? AND (subject > ? OR (subject = ? AND generation > ?))"
+                      " ORDER BY subject, generation LIMIT ?", (len(kid), kid, after[0], after[0], after[1], limit))
+            return [(r[0], int(r[1]), bytes(r[2])) for r in c.fetchall()]
+
+    def replace_wrapped(self, rows: Sequence[tuple[str, int, bytes, bytes]]) -> int:
+        changed = 0
+        with self.datastore.transaction(commit=True) as c:
+            for subject, generation, old, new in rows:
+                c.execute("UPDATE person_keys SET wrapped = ? WHERE subject = ? AND generation = ? AND wrapped = ?",
+                          (new, subject, generation, old))
+                c.execute("SELECT changes()")  # (the library's cursor has no rowcount)
+                changed += int(c.fetchone()[0])
+        return changed
+
+    def count_wrapped_by_others(self, kid: bytes) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT count(*) FROM person_keys WHERE wrapped IS NOT NULL AND substr(wrapped, 1, ?) <> ?",
+                      (len(kid), kid))
+            return int(c.fetchone()[0])
+
+    def forget_master_checks(self, keep: bytes) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM master_keys WHERE kid <> ?", (keep,))
+
 
 def insert_new_keys(c: Any, keys: Sequence[NewKey]) -> None:
     for key in keys:
