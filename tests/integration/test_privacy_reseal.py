@@ -166,6 +166,30 @@ def test_a_person_erased_since_is_written_as_erased_not_under_a_new_key(app, sto
     assert personal_found(store_settings) == set()
 
 
+def test_a_person_erased_and_back_since_has_their_plain_records_erased_not_sealed_under_the_new_key(
+        app, store_settings):
+    keyring = app.mapper.keyring
+    app.mapper.keyring = None
+    try:
+        old = app.schedule_event(start=START, timezone="UTC")
+        app.register(old, 5, Profile(sex="F", birthday=date(1990, 7, 7), city="Tver"))
+    finally:
+        app.mapper.keyring = keyring
+    erased = app.schedule_event(start=START, timezone="UTC")
+    app.register(erased, 5, Profile(sex="F", birthday=date(1990, 7, 7), city="Tver"))  # user:5's key, generation 1
+    _erase_key(store_settings, "user:5")
+    back = open_app(store_settings)
+    try:
+        again = back.schedule_event(start=START, timezone="UTC")
+        back.register(again, 5, Profile(sex="F", birthday=date(1990, 7, 7), city="Torzhok"))  # generation 2
+        assert resealer(back, store_settings).run().events == 1
+        assert back.get_event(old).registrations["5"]["profile"]["erased"] is True
+        assert back.get_event(again).registrations["5"]["profile"]["city"] == "Torzhok"
+    finally:
+        back.close()
+    assert not any(b"Tver" in state for state in raw_states(store_settings))
+
+
 def _erase_key(settings, subject: str) -> None:
     """What an erase leaves (adapters/*/erasures.py): the key destroyed."""
     if settings.uses_postgres:

@@ -34,6 +34,13 @@ class PostgresKeyStore:
                 " WHERE subject = ANY(%s) ORDER BY subject, generation DESC").format(s=self.schema), (list(subjects),))
             return {r["subject"]: (r["generation"], _bytes(r["wrapped"])) for r in curs.fetchall()}
 
+    def erased_generations(self, subjects: Sequence[str]) -> dict[str, int]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT subject, max(generation) AS generation FROM {s}.person_keys"
+                             " WHERE subject = ANY(%s) AND wrapped IS NULL GROUP BY subject").format(s=self.schema),
+                         (list(subjects),))
+            return {r["subject"]: r["generation"] for r in curs.fetchall()}
+
     def wrapped_keys(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes | None]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(SQL(

@@ -54,6 +54,9 @@ class KeyStore(Protocol):
 
     def wrapped_keys(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes | None]: ...
 
+    def erased_generations(self, subjects: Sequence[str]) -> dict[str, int]:
+        """Each subject's last destroyed generation, for those erased at least once."""
+
 
 class SealedDataError(Exception):
     """A sealed field does not open with the key it names: the row was altered."""

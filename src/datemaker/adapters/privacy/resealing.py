@@ -118,7 +118,8 @@ class Resealer:
 
     def sealed(self, stored: StoredEvent, erased: dict[str, int]) -> StoredEvent:
         """The same event with its plain personal fields sealed; those of a
-        person erased since are written as erased, never under a new key."""
+        person erased since are written as erased, never under a new key (not
+        even the key of their coming back after the erase)."""
         domain_event = self.mapper.to_domain_event(stored)
         state = vars(domain_event)
         keyring: Keyring = self.keyring
@@ -215,8 +216,9 @@ class Resealer:
         subjects: set[str] = set()
         for _, stored in rows:
             subjects |= subjects_to_seal(stored.topic, decoded(self.mapper, stored), stored.originator_id)
-        latest = self.keyring.store.latest_keys(sorted(subjects)) if subjects else {}
-        erased = {subject: generation for subject, (generation, wrapped) in latest.items() if wrapped is None}
+        # A plain record predates sealing, so every erase of its person came after
+        # it and covers it: erased, even when they came back with a new key since.
+        erased = self.keyring.store.erased_generations(sorted(subjects)) if subjects else {}
         self.keyring.prepare(subjects - erased.keys())  # the others' keys in one query
         return erased
 

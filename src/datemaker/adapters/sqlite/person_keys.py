@@ -52,6 +52,15 @@ class SqliteKeyStore:
                     found[subject] = (generation, _bytes(wrapped))  # the last row is the latest
         return found
 
+    def erased_generations(self, subjects: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks(list(subjects)):
+                c.execute("SELECT subject, max(generation) FROM person_keys WHERE wrapped IS NULL AND subject IN"
+                          f" ({','.join('?' * len(chunk))}) GROUP BY subject", chunk)
+                found.update({subject: generation for subject, generation in c.fetchall()})
+        return found
+
     def wrapped_keys(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes | None]:
         found: dict[tuple[str, int], bytes | None] = {}
         with self.datastore.transaction(commit=False) as c:
