@@ -236,3 +236,27 @@ def test_any_profile_seals_and_opens_to_itself(profile, user_id):
     kept = mapper.transcoder.decode(stored.state)["profile"]
     assert not [field for field in ("sex", "birthday", "city") if profile[field] not in (None, "") and field in kept]
     assert vars(mapper.to_domain_event(stored)) == vars(domain_event)
+
+
+def test_random_bytes_never_repeat_across_pages_threads_and_a_forked_child():
+    import os
+    import threading
+
+    from datemaker.adapters.privacy.randomness import PAGE, random_bytes
+
+    drawn = [random_bytes(12) for _ in range(3 * PAGE // 12)]  # past several pages
+    other: list[bytes] = []
+    thread = threading.Thread(target=lambda: other.extend(random_bytes(12) for _ in range(100)))
+    thread.start()
+    thread.join()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: what it draws next goes to the parent
+        os.write(write, b"".join(random_bytes(12) for _ in range(100)))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 1200)
+    forked = [child[i:i + 12] for i in range(0, len(child), 12)]
+    after = [random_bytes(12) for _ in range(100)]  # what the parent draws after the fork
+    everything = drawn + other + forked + after
+    assert len(forked) == 100 and len(set(everything)) == len(everything)

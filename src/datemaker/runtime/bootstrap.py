@@ -9,17 +9,21 @@ from typing import Any
 
 from datemaker.adapters.event_store import persistence_env
 from datemaker.adapters.postgres.schema import check_schema
+from datemaker.adapters.privacy.sealing_mapper import SealingMapper
 from datemaker.app.dating_events import DatingEvents
 from datemaker.app.never_again import NeverAgainRules
 from datemaker.logs import configure_logging
 from datemaker.settings import Settings, load_settings
 
 
-def open_dating_events(settings: Settings, **kwargs: Any) -> DatingEvents:
-    """The application on the configured store; PostgreSQL's schema is checked."""
+def open_dating_events(settings: Settings, *, opens_personal_data: bool = True, **kwargs: Any) -> DatingEvents:
+    """The application on the configured store; PostgreSQL's schema is checked.
+    `opens_personal_data` False: a reader that never needs them (README, Privacy)."""
     if settings.uses_postgres:
         check_schema(settings)
     app = DatingEvents(env=persistence_env(settings), **kwargs)
+    if isinstance(app.mapper, SealingMapper) and app.mapper.keyring is not None:
+        app.mapper.keyring.opens = opens_personal_data
     app.never_again = NeverAgainRules(settings.never_after_dislike, settings.remeet_after_events)
     return app
 
@@ -29,12 +33,13 @@ class Container:
     """The settings and, opened on first use, the application service."""
 
     settings: Settings
+    opens_personal_data: bool = True  # False in the follower processes
     _app: DatingEvents | None = field(default=None, repr=False)
 
     @property
     def app(self) -> DatingEvents:
         if self._app is None:
-            self._app = open_dating_events(self.settings)
+            self._app = open_dating_events(self.settings, opens_personal_data=self.opens_personal_data)
         return self._app
 
     def close(self) -> None:

@@ -111,7 +111,7 @@ def child_main(role: str, settings: Settings, report: Connection, parent: int) -
     if role in LOW_PRIORITY:
         os.nice(LOW_PRIORITY[role])
     configure_logging(debug=settings.debug, level=settings.log_level)
-    container = Container(settings)
+    container = Container(settings, opens_personal_data=False)  # neither the outbox nor the analytics need them
     counts: Counter[tuple[str, str]] = Counter()
     task = follower_task(role, container, lambda name, label: counts.update([(name, label)]))
 

@@ -4,12 +4,20 @@ ones written with the events they first sealed, destroyed by an erase."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 from psycopg.sql import SQL, Identifier
 
 from datemaker.adapters.privacy.keyring import NewKey
+
+
+@lru_cache(maxsize=64)
+def statement(template: str, schema: str) -> str:
+    """The statement as text, made once: psycopg then reuses its parsed form
+    (a composed one is converted again at every call, on every save)."""
+    return SQL(template).format(s=Identifier(schema)).as_string(None)
 
 
 class PostgresKeyStore:
@@ -28,10 +36,10 @@ class PostgresKeyStore:
                              " ON CONFLICT (kid) DO NOTHING").format(s=self.schema), (kid, check))
 
     def latest_keys(self, subjects: Sequence[str]) -> dict[str, tuple[int, bytes | None]]:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL(
+        with self.datastore.get_connection() as conn:  # one statement: no transaction's round trips
+            curs = conn.execute(statement(
                 "SELECT DISTINCT ON (subject) subject, generation, wrapped FROM {s}.person_keys"
-                " WHERE subject = ANY(%s) ORDER BY subject, generation DESC").format(s=self.schema), (list(subjects),))
+                " WHERE subject = ANY(%s) ORDER BY subject, generation DESC", self.datastore.schema), (list(subjects),))
             return {r["subject"]: (r["generation"], _bytes(r["wrapped"])) for r in curs.fetchall()}
 
     def erased_generations(self, subjects: Sequence[str]) -> dict[str, int]:
@@ -42,11 +50,11 @@ class PostgresKeyStore:
             return {r["subject"]: r["generation"] for r in curs.fetchall()}
 
     def wrapped_keys(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes | None]:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL(
+        with self.datastore.get_connection() as conn:
+            curs = conn.execute(statement(
                 "SELECT k.subject, k.generation, k.wrapped FROM {s}.person_keys k"
-                " JOIN unnest(%s::text[], %s::int[]) AS w (subject, generation) USING (subject, generation)"
-            ).format(s=self.schema), ([s for s, _ in wanted], [g for _, g in wanted]))
+                " JOIN unnest(%s::text[], %s::int[]) AS w (subject, generation) USING (subject, generation)",
+                self.datastore.schema), ([s for s, _ in wanted], [g for _, g in wanted]))
             return {(r["subject"], r["generation"]): _bytes(r["wrapped"]) for r in curs.fetchall()}
 
     # --- `datemaker privacy rewrap` (adapters/privacy/rewrapping.py) ---------
@@ -93,38 +101,43 @@ def stored_master_checks(conn: Any, schema: str) -> dict[bytes, bytes]:
     return {bytes(kid): bytes(check) for kid, check in rows}
 
 
-def insert_new_keys(curs: Any, schema: Identifier, keys: Sequence[NewKey]) -> None:
-    """Inside the events' transaction. A key another writer stored first for
-    the same subject and generation fails the save (retried on fresh keys):
-    no event is ever stored sealed with a key the store does not hold."""
-    if not keys:
+def insert_new_keys(curs: Any, schema: str, keys: Sequence[NewKey],
+                    people: Sequence[tuple[int, int]] = ()) -> None:
+    """Inside the events' transaction, with the people it notes (note_people)
+    in the same statement. A key another writer stored first for the same
+    subject and generation fails the save (retried on fresh keys): no event
+    is ever stored sealed with a key the store does not hold."""
+    if not keys and not people:
         return
-    curs.execute(SQL(
-        "INSERT INTO {s}.person_keys (subject, generation, wrapped)"
+    curs.execute(statement(
+        "WITH noted AS (INSERT INTO {s}.person_events (user_id, wire_id)"
+        " SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING)"
+        " INSERT INTO {s}.person_keys (subject, generation, wrapped)"
         " SELECT * FROM unnest(%s::text[], %s::int[], %s::bytea[])"
-        " ON CONFLICT (subject, generation) DO NOTHING RETURNING subject").format(s=schema),
-        ([k.subject for k in keys], [k.generation for k in keys], [k.wrapped for k in keys]))
+        " ON CONFLICT (subject, generation) DO NOTHING RETURNING subject", schema),
+        ([u for u, _ in people], [w for _, w in people],
+         [k.subject for k in keys], [k.generation for k in keys], [k.wrapped for k in keys]))
     inserted = {r["subject"] for r in curs.fetchall()}
     rest = [k for k in keys if k.subject not in inserted]
     if rest:  # stored by an earlier save of ours, or made by another writer
-        curs.execute(SQL(
+        curs.execute(statement(
             "SELECT subject, generation, wrapped FROM {s}.person_keys"
-            " JOIN unnest(%s::text[], %s::int[]) AS w (subject, generation) USING (subject, generation)"
-        ).format(s=schema), ([k.subject for k in rest], [k.generation for k in rest]))
+            " JOIN unnest(%s::text[], %s::int[]) AS w (subject, generation) USING (subject, generation)", schema),
+            ([k.subject for k in rest], [k.generation for k in rest]))
         stored = {(r["subject"], r["generation"]): _bytes(r["wrapped"]) for r in curs.fetchall()}
         if any(stored.get((k.subject, k.generation)) != k.wrapped for k in rest):
             raise IntegrityError("another writer made a person key first")
 
 
-def check_keys_live(curs: Any, schema: Identifier, used: Sequence[tuple[str, int]]) -> list[str]:
+def check_keys_live(curs: Any, schema: str, used: Sequence[tuple[str, int]]) -> list[str]:
     """The subjects of `used` whose key an erase destroyed since they were cached
     (their rows locked, so an erase waits for this save or this save sees it)."""
     if not used:
         return []
-    curs.execute(SQL(
+    curs.execute(statement(
         "SELECT k.subject, k.wrapped IS NULL AS erased FROM {s}.person_keys k"
         " JOIN unnest(%s::text[], %s::int[]) AS w (subject, generation) USING (subject, generation)"
-        " FOR SHARE OF k").format(s=schema), ([s for s, _ in used], [g for _, g in used]))
+        " FOR SHARE OF k", schema), ([s for s, _ in used], [g for _, g in used]))
     return [r["subject"] for r in curs.fetchall() if r["erased"]]
 
 

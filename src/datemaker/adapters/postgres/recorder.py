@@ -20,7 +20,7 @@ from datemaker.adapters.postgres.lease_holder import LIVE_HOLDERS, LeaseHolder
 from datemaker.adapters.postgres.pair_history import select_pair_history, write_pair_history
 from datemaker.adapters.postgres.save_extras import refuse_blocked, save_blocks, settle_platform_writes
 from datemaker.adapters.postgres.tls import ENV_NAMES
-from datemaker.adapters.postgres.person_keys import PostgresKeyStore, check_keys_live, insert_new_keys, note_people
+from datemaker.adapters.postgres.person_keys import PostgresKeyStore, check_keys_live, insert_new_keys
 from datemaker.adapters.privacy.keyed_recorder import KeyedRecorder
 from datemaker.adapters.privacy.wiring import SealingFactory, open_keyring
 from datemaker.adapters.store_errors import translating
@@ -108,9 +108,8 @@ class PostgresRecorder(KeyedRecorder, PostgresApplicationRecorder):
             self._lock_table(curs)
             refuse_blocked(curs, schema, registering)
         write_pair_history(curs, schema, kwargs.get("dates_held") or (), kwargs.get("reactions") or ())
-        insert_new_keys(curs, schema, self.take_new_keys())
-        self.refuse_erased_keys(check_keys_live(curs, schema, self.take_used_keys()))
-        note_people(curs, schema, kwargs.get("people") or ())
+        insert_new_keys(curs, self.datastore.schema, self.take_new_keys(), kwargs.get("people") or ())
+        self.refuse_erased_keys(check_keys_live(curs, self.datastore.schema, self.take_used_keys()))
         super()._insert_events(curs, stored_events, **kwargs)
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
@@ -179,10 +178,12 @@ class PostgresRecorder(KeyedRecorder, PostgresApplicationRecorder):
                 ).format(schema=Identifier(self.datastore.schema), events=Identifier(self.events_table_name)),
                 ([oid for oid, _ in known], [version for _, version in known]),
             )
-            return [
+            found = [
                 StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
                 for row in curs.fetchall()
             ]
+        self.prefetch_keys(found)
+        return found
 
     def overview(self) -> dict[str, Any]:
         """Numbers about all events, for gauges: counts by state, running

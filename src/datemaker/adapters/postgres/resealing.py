@@ -110,7 +110,7 @@ class _Writing:
         self.owner, self.curs = owner, curs
 
     def store_keys(self, keys: Sequence[NewKey]) -> None:
-        insert_new_keys(self.curs, self.owner.schema, keys)
+        insert_new_keys(self.curs, self.owner.datastore.schema, keys)
 
     def note_people(self, people: Sequence[tuple[int, int]]) -> int:
         if not people:

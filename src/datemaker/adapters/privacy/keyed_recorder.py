@@ -4,16 +4,36 @@ key an erase destroyed meanwhile, and tells the keyring how the save went."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from datemaker.adapters.privacy.keyring import Keyring, NewKey
+from datemaker.adapters.privacy.personal_fields import PERSONAL_TOPICS
+
+
+# A sealed group in a stored state (the transcoder's compact JSON): its subject and generation.
+SEALED_MARKER = re.compile(rb'"sealed":\["([^"\\]+)",(\d+),')
 
 
 class KeyedRecorder:
     keyring: Keyring | None = None  # given by the store's factory (wiring.py)
+
+    def select_events(self, *args: Any, **kwargs: Any) -> Any:
+        """An aggregate's events, with the keys they will be opened with looked up in one query."""
+        found = super().select_events(*args, **kwargs)  # type: ignore[misc]
+        self.prefetch_keys(found)
+        return found
+
+    def prefetch_keys(self, stored_events: Sequence[StoredEvent]) -> None:
+        if self.keyring is None or not self.keyring.opens or len(stored_events) < 2:
+            return
+        wanted = {(subject.decode(), int(generation)) for stored in stored_events if stored.topic in PERSONAL_TOPICS
+                  for subject, generation in SEALED_MARKER.findall(stored.state)}
+        if wanted:
+            self.keyring.prefetch(wanted)
 
     def take_new_keys(self) -> Sequence[NewKey]:
         return self.keyring.take_new_keys() if self.keyring is not None else ()

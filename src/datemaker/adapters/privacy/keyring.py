@@ -28,12 +28,14 @@ from typing import Any, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from datemaker.adapters.privacy.randomness import random_bytes
 from datemaker.adapters.privacy.master_key import KEY_BYTES, NONCE_BYTES, MasterKeyError, MasterKeys
 
 CACHE_SECONDS = 60.0
 CACHE_MAX = 200_000  # entries; past it the cache starts again
 
 Marker = list[Any]  # [subject, generation, base64(nonce | AES-GCM ciphertext)]
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode  # one encoder: json.dumps makes one a call
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,14 @@ class Keyring:
         self.store, self.masters, self.ttl, self._now = store, masters, ttl, monotonic
         self._live: dict[str, _Live] = {}
         self._opened: dict[tuple[str, int], tuple[AESGCM | None, float]] = {}
+        self._sealed: dict[tuple[str, int, str], str] = {}  # (subject, generation, plain) -> its ciphertext
         self._making = threading.Lock()
         self._local = threading.local()
+        # False for a reader that never needs anyone's personal fields (the
+        # outbox relay, the analytics follower): what is sealed stays sealed in
+        # its states, and its snapshots carry the seals over as they are, with
+        # no key looked up, opened or used.
+        self.opens = True
 
     # --- at start -----------------------------------------------------------
 
@@ -118,14 +126,24 @@ class Keyring:
         if not self._fresh_live(subject, now):
             self.prepare([subject])
         live = self._live[subject]
+        which = (subject, live.generation)
         if not live.stored:
-            self._new_keys()[(subject, live.generation)] = NewKey(subject, live.generation, live.wrapped)
+            new = self._new_keys()
+            if which not in new:
+                new[which] = NewKey(subject, live.generation, live.wrapped)
         else:  # cached: checked in the save's transaction that no erase destroyed it since
-            self._used_keys().add((subject, live.generation))
-        nonce = os.urandom(NONCE_BYTES)
-        plain = json.dumps(values, separators=(",", ":"), default=str).encode()
-        sealed = live.aead.encrypt(nonce, plain, label(subject, live.generation).encode())
-        return [subject, live.generation, base64.b64encode(nonce + sealed).decode()]
+            self._used_keys().add(which)
+        plain = _encode(values)
+        memo = (subject, live.generation, plain)
+        text = self._sealed.get(memo)
+        if text is None:  # the same values sealed again (a snapshot of a registration): the same ciphertext
+            nonce = random_bytes(NONCE_BYTES)
+            sealed = live.aead.encrypt(nonce, plain.encode(), label(subject, live.generation).encode())
+            text = base64.b64encode(nonce + sealed).decode()
+            if len(self._sealed) > CACHE_MAX:
+                self._sealed.clear()
+            self._sealed[memo] = text
+        return [subject, live.generation, text]
 
     def take_new_keys(self) -> list[NewKey]:
         """This thread's keys that sealed something and may not be stored yet."""
@@ -175,6 +193,8 @@ class Keyring:
     def forget(self, subject: str) -> None:
         """This instance destroyed the subject's key: stop using it at once."""
         self._live.pop(subject, None)
+        for memo in [m for m in self._sealed if m[0] == subject]:
+            self._sealed.pop(memo, None)
         for wanted in [w for w in self._opened if w[0] == subject]:
             self._opened.pop(wanted, None)
 
@@ -199,7 +219,7 @@ class Keyring:
             self._opened[(subject, generation)] = (aead, now)
 
     def _make(self, subject: str, generation: int, now: float) -> None:
-        secret = os.urandom(KEY_BYTES)
+        secret = random_bytes(KEY_BYTES)
         wrapped = self.masters.current.wrap(secret, label(subject, generation))
         if len(self._live) > CACHE_MAX:
             self._live.clear()

@@ -12,11 +12,13 @@ import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from datemaker.adapters.privacy.randomness import random_bytes
 from datemaker.logs import get_logger
 from datemaker.settings import SettingsError
 
@@ -42,7 +44,7 @@ class MasterKey:
     key: bytes
     where: str  # the variable or the file it came from, for messages (never the key)
 
-    @property
+    @cached_property
     def kid(self) -> bytes:
         return hashlib.sha256(self.key).digest()[:KID_BYTES]
 
@@ -50,14 +52,18 @@ class MasterKey:
     def name(self) -> str:
         return self.kid.hex()
 
+    @cached_property
+    def _aead(self) -> AESGCM:  # made once: each new person key is wrapped with it
+        return AESGCM(self.key)
+
     def wrap(self, secret: bytes, label: str) -> bytes:
         """kid | nonce | AES-GCM(secret), bound to `label` (the subject and generation)."""
-        nonce = os.urandom(NONCE_BYTES)
-        return self.kid + nonce + AESGCM(self.key).encrypt(nonce, secret, label.encode())
+        nonce = random_bytes(NONCE_BYTES)
+        return self.kid + nonce + self._aead.encrypt(nonce, secret, label.encode())
 
     def unwrap(self, blob: bytes, label: str) -> bytes:
         nonce, sealed = blob[KID_BYTES:KID_BYTES + NONCE_BYTES], blob[KID_BYTES + NONCE_BYTES:]
-        return AESGCM(self.key).decrypt(nonce, sealed, label.encode())
+        return self._aead.decrypt(nonce, sealed, label.encode())
 
     def opens_check(self, check: bytes) -> bool:
         try:

@@ -17,7 +17,7 @@ from datemaker.adapters.privacy.personal_fields import ATTENDANCE, PERSONAL_TOPI
 
 
 class SealingMapper(Mapper[Any]):
-    keyring: Keyring | None = None  # given once the store is open (DatingEvents.__init__)
+    keyring: Keyring | None = None  # given once the store is open (wiring.py)
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         topic = get_topic(type(domain_event))
@@ -46,7 +46,7 @@ class SealingMapper(Mapper[Any]):
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         domain_event = super().to_domain_event(stored_event)
-        if stored_event.topic not in PERSONAL_TOPICS or self.keyring is None:
+        if stored_event.topic not in PERSONAL_TOPICS or self.keyring is None or not self.keyring.opens:
             return domain_event
         state = vars(domain_event)
         originator_id = state["originator_id"]
