@@ -126,8 +126,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fanout-people", type=int, default=20, help="people per fan-out event (even: half M, half F)")
     parser.add_argument("--baseline-fanout-events", type=int, default=100,
                         help="events in the naive fan-out baseline (it is sequential; scaled linearly)")
-    parser.add_argument("--lead", type=float, default=4.0,
-                        help="skew: seconds from the end of set-up to the first deadline (covers start-up)")
+    parser.add_argument("--lead", type=float, default=6.0,
+                        help="skew: seconds from the start of set-up to the first deadline (covers set-up, which"
+                             " seals every profile, and start-up)")
     parser.add_argument("--fanout-lead", type=int, default=45,
                         help="fan-out: confirmation closes this many seconds before the boundary")
     parser.add_argument("--baseline-fanout-lead", type=int, default=25,

@@ -13,7 +13,16 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from datemaker.adapters.privacy.keyring import Keyring
-from datemaker.adapters.privacy.personal_fields import ATTENDANCE, PERSONAL_TOPICS, SNAPSHOT, Walk, markers_in, subjects_to_seal
+from datemaker.adapters.privacy.personal_fields import (
+    ATTENDANCE,
+    PERSONAL_TOPICS,
+    REGISTERED,
+    SNAPSHOT,
+    Walk,
+    markers_in,
+    subjects_to_seal,
+    user,
+)
 
 
 class SealingMapper(Mapper[Any]):
@@ -38,7 +47,9 @@ class SealingMapper(Mapper[Any]):
         subjects: set[str] = set()
         for domain_event in domain_events:
             topic = get_topic(type(domain_event))
-            if topic in PERSONAL_TOPICS and topic != SNAPSHOT:
+            if topic == REGISTERED:  # most of a batch: its one subject, without a walk
+                subjects.add(user(domain_event.user_id))
+            elif topic in PERSONAL_TOPICS and topic != SNAPSHOT:
                 state = vars(domain_event)
                 subjects |= subjects_to_seal(topic, state, state["originator_id"])
         if subjects:
