@@ -130,3 +130,20 @@ def test_the_analytics_tables_hold_no_personal_columns(postgres_settings):
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
                 (schema, table)).fetchall()}
     assert found == ANALYTICS_COLUMNS
+
+
+def test_whatif_refuses_an_event_with_someone_erased_and_plans_it_again_before(two_events, store_settings):
+    from datemaker.history.whatif import NotReplayable, Options, what_if
+
+    app, ids, _ = two_events
+    options = Options()
+    for wire_id in ids:  # before the erase: planned again exactly as it ran
+        assert what_if(app, wire_id, options).plan.record == app.get_event(wire_id).planned.record
+    erasure(app).erase(PERSON, ref="ticket-3", by="anna")
+    fresh = DatingEvents(env=persistence_env(store_settings), clock=FakeClock())
+    try:
+        for wire_id in ids:
+            with pytest.raises(NotReplayable, match="1 of its people were erased"):
+                what_if(fresh, wire_id, options)
+    finally:
+        fresh.close()

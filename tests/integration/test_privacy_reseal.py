@@ -144,14 +144,20 @@ def test_events_saved_plain_and_their_snapshot_are_sealed_and_dropped(app, store
     assert resealer(app, store_settings).run() == Counts()
 
 
-def test_a_person_erased_since_is_written_as_erased_not_under_a_new_key(app, store_settings):
+def registered_plain(app) -> int:
+    """An event with user 5 registered as before sealing existed (no keyring)."""
     keyring = app.mapper.keyring
     app.mapper.keyring = None
     try:
-        old = app.schedule_event(start=START, timezone="UTC")
-        app.register(old, 5, Profile(sex="F", birthday=date(1990, 7, 7), city="Tver"))
+        wire_id = app.schedule_event(start=START, timezone="UTC")
+        app.register(wire_id, 5, Profile(sex="F", birthday=date(1990, 7, 7), city="Tver"))
     finally:
         app.mapper.keyring = keyring
+    return wire_id
+
+
+def test_a_person_erased_since_is_written_as_erased_not_under_a_new_key(app, store_settings):
+    old = registered_plain(app)
     later = app.schedule_event(start=START, timezone="UTC")
     app.register(later, 5, Profile(sex="F", birthday=date(1990, 7, 7), city="Tver"))  # sealed: makes user:5's key
     _erase_key(store_settings, "user:5")
@@ -168,13 +174,7 @@ def test_a_person_erased_since_is_written_as_erased_not_under_a_new_key(app, sto
 
 def test_a_person_erased_and_back_since_has_their_plain_records_erased_not_sealed_under_the_new_key(
         app, store_settings):
-    keyring = app.mapper.keyring
-    app.mapper.keyring = None
-    try:
-        old = app.schedule_event(start=START, timezone="UTC")
-        app.register(old, 5, Profile(sex="F", birthday=date(1990, 7, 7), city="Tver"))
-    finally:
-        app.mapper.keyring = keyring
+    old = registered_plain(app)
     erased = app.schedule_event(start=START, timezone="UTC")
     app.register(erased, 5, Profile(sex="F", birthday=date(1990, 7, 7), city="Tver"))  # user:5's key, generation 1
     _erase_key(store_settings, "user:5")

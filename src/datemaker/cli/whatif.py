@@ -53,7 +53,12 @@ def whatif(lazy: Any, event_id: int | None, users_limit: int | None, round_lengt
         return
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=ZoneInfo(container.settings.display_timezone))
-    many = [what_if(app, wire_id, options) for wire_id in finished_since(app, since)]
+    many = []
+    for wire_id in finished_since(app, since):
+        try:
+            many.append(what_if(app, wire_id, options))
+        except NotReplayable as exc:  # someone in it was erased: left out, and said so
+            click.echo(f"datemaker: left out: {exc}", err=True)
     _echo_lines([dumps(all_document(many, since, options))] if as_json else render_all_text(many))
 
 

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
+from datemaker.domain.personal_data import ERASED
+
 SEXES = ("M", "F")
 
 
@@ -17,6 +19,7 @@ class Profile:
     city: str | None = None
     rating: float = 0.0
     manual_score: int = 2  # the operator's 1..3 tuning
+    erased: bool = False  # its personal fields were erased (personal_data.py): they read None
 
     def __post_init__(self) -> None:
         if self.sex is not None and self.sex not in SEXES:
@@ -34,7 +37,9 @@ class Profile:
         """Plain JSON-friendly values, as stored inside domain events."""
         record = asdict(self)
         record["birthday"] = self.birthday.isoformat() if self.birthday else None
-        return record
+        if not record.pop("erased"):  # recorded only when true, as the sealing mapper reads it
+            return record
+        return {**record, ERASED: True}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Profile:
@@ -45,4 +50,5 @@ class Profile:
             city=record.get("city"),
             rating=float(record.get("rating") or 0.0),
             manual_score=int(record.get("manual_score") or 2),
+            erased=bool(record.get(ERASED)),
         )

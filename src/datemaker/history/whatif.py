@@ -178,6 +178,10 @@ def read_recorded(recorded: Iterable[Any]) -> Recorded:
                             "only an event that is over is planned again")
     if first is None or state.planned is None:
         raise NotReplayable(f"event {state.wire_id} was never planned ({state.state.name} before confirmation closed)")
+    erased = sorted(int(uid) for uid, profile in confirmed.items() if profile.erased)
+    if erased:
+        raise NotReplayable(f"event {state.wire_id} cannot be planned again: {len(erased)} of its people were erased"
+                            " (README, Privacy), and pairing needs the profiles they had")
     return Recorded(state, confirmed, first, tuple(removals), start, later, tuple(leaves))
 
 
