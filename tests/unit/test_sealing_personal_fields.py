@@ -260,3 +260,13 @@ def test_random_bytes_never_repeat_across_pages_threads_and_a_forked_child():
     after = [random_bytes(12) for _ in range(100)]  # what the parent draws after the fork
     everything = drawn + other + forked + after
     assert len(forked) == 100 and len(set(everything)) == len(everything)
+
+
+def test_after_a_failed_save_the_same_fields_are_sealed_again_with_the_key_that_is_then_stored(keyring, store):
+    values = {"sex": "F", "birthday": "1990-07-07", "city": "Tver"}
+    keyring.seal("user:5", values)  # a new key: the save that carries it fails (a blocked registrant)
+    keyring.drop_new_keys()
+    marker = keyring.seal("user:5", values)  # the retry makes the key again, and this save commits
+    store.commit(keyring)
+    fresh = Keyring(store, keyring.masters)
+    assert fresh.open(marker) == values

@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -33,6 +33,7 @@ from datemaker.adapters.privacy.master_key import KEY_BYTES, NONCE_BYTES, Master
 
 CACHE_SECONDS = 60.0
 CACHE_MAX = 200_000  # entries; past it the cache starts again
+SEALS_KEPT = 8  # per key: the few versions of one person's fields
 
 Marker = list[Any]  # [subject, generation, base64(nonce | AES-GCM ciphertext)]
 _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode  # one encoder: json.dumps makes one a call
@@ -71,6 +72,8 @@ class _Live:
     wrapped: bytes
     stored: bool
     at: float
+    # plain -> what this very key sealed it to: gone with the key (dropped, erased, replaced)
+    sealed: dict[str, str] = field(default_factory=dict)
 
 
 def label(subject: str, generation: int) -> str:
@@ -83,7 +86,6 @@ class Keyring:
         self.store, self.masters, self.ttl, self._now = store, masters, ttl, monotonic
         self._live: dict[str, _Live] = {}
         self._opened: dict[tuple[str, int], tuple[AESGCM | None, float]] = {}
-        self._sealed: dict[tuple[str, int, str], str] = {}  # (subject, generation, plain) -> its ciphertext
         self._making = threading.Lock()
         self._local = threading.local()
         # False for a reader that never needs anyone's personal fields (the
@@ -134,15 +136,14 @@ class Keyring:
         else:  # cached: checked in the save's transaction that no erase destroyed it since
             self._used_keys().add(which)
         plain = _encode(values)
-        memo = (subject, live.generation, plain)
-        text = self._sealed.get(memo)
+        text = live.sealed.get(plain)
         if text is None:  # the same values sealed again (a snapshot of a registration): the same ciphertext
             nonce = random_bytes(NONCE_BYTES)
             sealed = live.aead.encrypt(nonce, plain.encode(), label(subject, live.generation).encode())
             text = base64.b64encode(nonce + sealed).decode()
-            if len(self._sealed) > CACHE_MAX:
-                self._sealed.clear()
-            self._sealed[memo] = text
+            if len(live.sealed) >= SEALS_KEPT:
+                live.sealed.clear()
+            live.sealed[plain] = text
         return [subject, live.generation, text]
 
     def take_new_keys(self) -> list[NewKey]:
@@ -193,8 +194,6 @@ class Keyring:
     def forget(self, subject: str) -> None:
         """This instance destroyed the subject's key: stop using it at once."""
         self._live.pop(subject, None)
-        for memo in [m for m in self._sealed if m[0] == subject]:
-            self._sealed.pop(memo, None)
         for wanted in [w for w in self._opened if w[0] == subject]:
             self._opened.pop(wanted, None)
 
