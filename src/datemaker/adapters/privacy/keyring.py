@@ -125,9 +125,8 @@ class Keyring:
 
     def seal(self, subject: str, values: dict[str, Any]) -> Marker:
         now = self._now()
-        if not self._fresh_live(subject, now):
-            self.prepare([subject])
-        live = self._live[subject]
+        while (live := self._live.get(subject)) is None or not self._fresh_live(subject, now):
+            self.prepare([subject])  # again if another thread's failed save dropped it meanwhile
         which = (subject, live.generation)
         if not live.stored:
             new = self._new_keys()
